@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs Meridian's tests: every package, and the core packages again under the race detector.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go test -count=1 ./...
+go test -count=1 -race ./storage/... ./truetime/...
