@@ -56,4 +56,4 @@ func newDebugCmd() *cobra.Command {
 }
 
 // debugCommands lists the constructors of `meridian debug` subcommands.
-var debugCommands = []func() *cobra.Command{}
+var debugCommands = []func() *cobra.Command{newDebugClockCmd}
