@@ -40,6 +40,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newDebugCmd())
+	root.AddCommand(newCheckCmd())
 	return root
 }
 

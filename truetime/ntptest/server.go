@@ -1,10 +1,3 @@
-// Package ntptest provides an NTPv4 responder on 127.0.0.1 for tests: it
-// answers real 48-byte NTP packets from its own clock (the real clock plus an
-// injected offset), after injected path delays, with chosen stratum, leap
-// indicator, root delay and dispersion, or a kiss-of-death.
-//
-// A Server owns one goroutine, started by Start and stopped and joined by
-// Close. Its options may be changed with Set while it runs.
 package ntptest
 
 import (
