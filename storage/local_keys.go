@@ -22,6 +22,7 @@ import (
 //	              | "clos"                               // closed timestamp
 //	              | "txnp" TxnID                         // prepared transaction record
 //	              | "txnd" TxnID                         // transaction decision record
+//	              | "tomb"                               // the range was removed from this store
 //	Index         = uint64, 8 bytes big-endian
 //	TxnID         = 16 bytes
 //
@@ -50,7 +51,19 @@ const (
 	SuffixPreparedTxn    RangeSuffix = "txnp"
 	SuffixTxnDecision    RangeSuffix = "txnd"
 	SuffixTxnDecisionEnd RangeSuffix = "txne" // upper bound of the decision records
+	SuffixRangeTombstone RangeSuffix = "tomb"
 )
+
+// Replicated reports whether the suffix names state that is the same on
+// every replica of the range (and travels in raft snapshots), as opposed to
+// each replica's own raft state.
+func (s RangeSuffix) Replicated() bool {
+	switch s {
+	case SuffixRaftLog, SuffixRaftHardState, SuffixRaftTruncated, SuffixRangeTombstone:
+		return false
+	}
+	return true
+}
 
 var (
 	// LocalKeyMin and LocalKeyMax bound the local keyspace.
