@@ -143,6 +143,15 @@ func (r *Replica) handleReadyLocked() error {
 		r.leadershipChangedLocked(rd.SoftState)
 	}
 
+	// A leader sends its appends before persisting them, so that its own
+	// write and its followers' proceed in parallel (raft thesis §10.2.1):
+	// commitment still needs a quorum of persisted logs, and the leader's
+	// own counts only after Advance. Other messages wait for persistence.
+	early := r.raft.node.BasicStatus().RaftState == raft.StateLeader && rd.Snapshot == nil && leaderOnlyMessages(rd.Messages)
+	if early {
+		r.sendMessagesLocked(rd.Messages)
+	}
+
 	// 2-3. Persist the snapshot, the entries and the HardState in one batch,
 	// synced when raft requires it.
 	b := r.store.eng.NewBatch()
@@ -181,7 +190,9 @@ func (r *Replica) handleReadyLocked() error {
 	}
 
 	// 4. Send messages; snapshots go out on their own stream.
-	r.sendMessagesLocked(rd.Messages)
+	if !early {
+		r.sendMessagesLocked(rd.Messages)
+	}
 
 	// 5. Apply committed entries.
 	if len(rd.CommittedEntries) > 0 {
@@ -246,4 +257,17 @@ func (r *Replica) nodeForReplicaLocked(id ReplicaID) NodeID {
 		}
 	}
 	return r.store.peerNode(r.rangeID, id)
+}
+
+// leaderOnlyMessages reports whether msgs hold only what a leader may send
+// before persisting: appends and heartbeats.
+func leaderOnlyMessages(msgs []*raftpb.Message) bool {
+	for _, m := range msgs {
+		switch m.GetType() {
+		case raftpb.MessageType_MsgApp, raftpb.MessageType_MsgHeartbeat:
+		default:
+			return false
+		}
+	}
+	return true
 }

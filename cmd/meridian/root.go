@@ -57,4 +57,4 @@ func newDebugCmd() *cobra.Command {
 }
 
 // debugCommands lists the constructors of `meridian debug` subcommands.
-var debugCommands = []func() *cobra.Command{newDebugClockCmd}
+var debugCommands = []func() *cobra.Command{newDebugClockCmd, newDebugRaftbenchCmd}
