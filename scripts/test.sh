@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs Meridian's tests: every package, and the core packages again under the race detector.
+# Runs Meridian's tests: every package, then the core packages again under
+# the race detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go test -count=1 ./...
-go test -count=1 -race ./storage/... ./truetime/...
+go test -count=1 -race ./storage/... ./truetime/... ./replication/... ./checker/...
