@@ -74,11 +74,12 @@ func (r *Replica) maybeQuiesceLocked() bool {
 	}
 	desc := r.mu.desc
 	r.mu.quiesced = true
+	// Under mu, so that a concurrent wake-up cannot be undone.
+	r.store.setTicking(r, false)
 	r.mu.Unlock()
 	// Once woken, tick (and heartbeat) a few times before quiescing again,
 	// so that a follower that missed the notice hears from the leader.
 	r.raft.idleTicks = 0
-	r.store.setTicking(r, false)
 	q := &replicationpb.Quiesce{RangeId: uint64(r.rangeID), Term: st.GetTerm(), Commit: st.GetCommit()}
 	for _, rd := range desc.Replicas {
 		if ReplicaID(rd.ReplicaId) != r.replicaID {
@@ -101,8 +102,8 @@ func (r *Replica) quiesceFollowerLocked(q *replicationpb.Quiesce) {
 		return
 	}
 	r.mu.quiesced = true
-	r.mu.Unlock()
 	r.store.setTicking(r, false)
+	r.mu.Unlock()
 }
 
 // unquiesceLocked resumes ticking. Called with mu held.
