@@ -52,6 +52,11 @@ func loadRaftLog(eng *storage.Engine, rangeID uint64) (*raftLog, error) {
 		return nil, err
 	}
 	l.lastIndex, l.lastTerm = l.truncated.Index, l.truncated.Term
+	// Everything up to the truncated index was committed.
+	if l.hardState.GetCommit() < l.truncated.Index {
+		c := l.truncated.Index
+		l.hardState.Commit = &c
+	}
 	// The last entry of the log, if there is one past the truncated state.
 	prefix := storage.RaftLogPrefix(rangeID)
 	var last []byte

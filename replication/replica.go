@@ -82,6 +82,10 @@ type Replica struct {
 		prepared   map[string]truetime.Timestamp
 		closed     truetime.Timestamp
 		sideClosed *replicationpb.ClosedUpdate
+
+		// approxBytes estimates the bytes of the range's MVCC data; -1
+		// when it must be recomputed.
+		approxBytes int64
 	}
 }
 
@@ -102,6 +106,7 @@ func newReplica(s *Store, rangeID RangeID, replicaID ReplicaID) (*Replica, error
 	r.mu.inflight = map[uint64]truetime.Timestamp{}
 	r.mu.prepared = map[string]truetime.Timestamp{}
 	r.mu.changed = make(chan struct{})
+	r.mu.approxBytes = -1
 	if err := r.loadStateLocked(); err != nil {
 		return nil, err
 	}

@@ -22,9 +22,16 @@ type applier struct {
 	lease   *Lease
 	results []applyResult
 	after   []func() // run after the batch commits, in order
-	removed bool     // this replica was removed from the range
+	// unlock releases raftMu of another replica a split holds.
+	unlock    []func()
+	rhsLocked *Replica
+	removed   bool // this replica was removed from the range
 	// prepared changes, applied to memory after the batch commits.
 	prepared []*PreparedChange
+	// bytes written by the batch's MVCC writes; recount: the size must be
+	// recomputed (GC, split).
+	bytes   int64
+	recount bool
 }
 
 type applyResult struct {
@@ -52,6 +59,9 @@ func (r *Replica) applyEntriesLocked(ents []*raftpb.Entry) error {
 		maxTerm = max(maxTerm, e.GetTerm())
 		if err := a.apply(e); err != nil {
 			a.b.Close()
+			for _, fn := range a.unlock {
+				fn()
+			}
 			return fmt.Errorf("applying entry %d: %w", e.GetIndex(), err)
 		}
 		a.state.Index, a.state.Term = e.GetIndex(), e.GetTerm()
@@ -64,6 +74,9 @@ func (r *Replica) applyEntriesLocked(ents []*raftpb.Entry) error {
 	}
 	a.b.Close()
 	for _, fn := range a.after {
+		fn()
+	}
+	for _, fn := range a.unlock {
 		fn()
 	}
 
@@ -109,6 +122,13 @@ func (a *applier) flush() error {
 		}
 	}
 	a.prepared = nil
+	switch {
+	case a.recount:
+		r.mu.approxBytes = -1
+	case r.mu.approxBytes >= 0:
+		r.mu.approxBytes += a.bytes
+	}
+	a.bytes, a.recount = 0, false
 	if c := truetime.Timestamp(a.state.ClosedTs); c > r.mu.closed {
 		r.mu.closed = c
 	}
@@ -188,16 +208,20 @@ func (a *applier) applyCommand(cmd *Command) error {
 
 func (a *applier) applyWrite(w *WriteBatch) error {
 	r := a.r
+	// Check every key first: a rejected command writes nothing.
 	for _, m := range w.Mvcc {
 		if a.desc == nil || !ContainsKey(a.desc, m.Key) {
-			return fmt.Errorf("write of %s outside %s", storage.PrettyKey(m.Key), DescribeRange(a.desc))
+			return &RangeKeyMismatchError{RangeID: r.rangeID, Start: m.Key, End: m.Key, Desc: a.desc}
 		}
+	}
+	for _, m := range w.Mvcc {
 		var err error
 		if m.Tombstone {
 			err = a.b.DeleteMVCC(m.Key, m.Timestamp)
 		} else {
 			err = a.b.PutMVCC(m.Key, m.Timestamp, m.Value)
 		}
+		a.bytes += int64(len(m.Key) + len(m.Value) + mvccOverhead)
 		if err != nil {
 			return err
 		}
@@ -244,6 +268,7 @@ func (a *applier) applyGC(g *replicationpb.GCRequest) error {
 	if _, err := storage.GC(a.r.store.eng, a.b, start, end, g.Threshold); err != nil {
 		return err
 	}
+	a.recount = true
 	a.state.GcThreshold = g.Threshold
 	return nil
 }

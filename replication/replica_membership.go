@@ -260,6 +260,14 @@ func (a *applier) applySplit(s *replicationpb.SplitTrigger) error {
 	// The right range starts with a copy of the lease, under which its
 	// leaseholder keeps serving.
 	lease := proto.Clone(a.lease).(*Lease)
+	// A replica of the right range may already exist here, uninitialized,
+	// created by its messages: hold its raftMu so that it persists nothing
+	// (a vote) between our reading its HardState and our writing it.
+	if rhs := r.store.replica(RangeID(rt.RangeId)); rhs != nil {
+		rhs.raftMu.Lock()
+		a.unlock = append(a.unlock, rhs.raftMu.Unlock)
+		a.rhsLocked = rhs
+	}
 	var hs raftpb.HardState
 	if _, err := getProto(r.store.eng, storage.RangeLocalKey(rt.RangeId, storage.SuffixRaftHardState, nil), &hs); err != nil {
 		return err
@@ -274,6 +282,8 @@ func (a *applier) applySplit(s *replicationpb.SplitTrigger) error {
 		return err
 	}
 	a.desc = l
-	a.after = append(a.after, func() { r.store.splitApplied(r, rt) })
+	a.recount = true
+	locked := a.rhsLocked
+	a.after = append(a.after, func() { r.store.splitApplied(r, rt, locked) })
 	return nil
 }

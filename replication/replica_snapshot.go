@@ -242,6 +242,7 @@ func (r *Replica) snapshotCommittedLocked(snap *raftpb.Snapshot, in *incomingSna
 	r.store.replicaInitialized(r)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.mu.approxBytes = -1
 	// Proposals from before the snapshot can no longer be matched.
 	for _, p := range r.mu.proposals {
 		r.finishProposalLocked(p, fmt.Errorf("%w: r%d replaced by snapshot", ErrProposalDropped, r.rangeID))

@@ -258,8 +258,9 @@ func (s *Store) spanOwnedOnlyBy(r *Replica, desc *RangeDescriptor) bool {
 }
 
 // splitApplied creates (or initializes) the right-hand replica of a split
-// that left applied. Called on left's worker with left.raftMu held.
-func (s *Store) splitApplied(left *Replica, right *RangeDescriptor) {
+// that left applied. Called on left's worker with left.raftMu held, and
+// with locked.raftMu held if the right replica existed already.
+func (s *Store) splitApplied(left *Replica, right *RangeDescriptor, locked *Replica) {
 	rightID := RangeID(right.RangeId)
 	rd, ok := ReplicaOnNode(right, s.nodeID)
 	if !ok || s.rangeTombstoned(rightID, ReplicaID(rd.ReplicaId)) {
@@ -270,15 +271,17 @@ func (s *Store) splitApplied(left *Replica, right *RangeDescriptor) {
 	existing := s.mu.replicas[rightID]
 	s.mu.Unlock()
 	var r *Replica
+	if existing != nil && existing != locked {
+		existing.raftMu.Lock()
+		defer existing.raftMu.Unlock()
+	}
 	if existing != nil && existing.replicaID == ReplicaID(rd.ReplicaId) {
 		// Messages of the new range arrived before the split: initialize
 		// that replica in place.
-		existing.raftMu.Lock()
 		err := existing.loadStateLocked()
 		if err == nil {
 			err = existing.initRaftLocked()
 		}
-		existing.raftMu.Unlock()
 		if err != nil {
 			s.fatal(fmt.Errorf("r%d: initializing after split: %w", rightID, err))
 			return
@@ -286,9 +289,7 @@ func (s *Store) splitApplied(left *Replica, right *RangeDescriptor) {
 		r = existing
 	} else {
 		if existing != nil {
-			existing.raftMu.Lock()
 			s.removeReplicaLocked(existing, nil)
-			existing.raftMu.Unlock()
 		}
 		var err error
 		r, err = newReplica(s, rightID, 0)

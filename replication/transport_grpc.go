@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -46,6 +47,7 @@ type GRPCOptions struct {
 // peer, raft traffic on one client stream per peer with queued batches
 // merged, snapshots on their own streams, calls as unary RPCs.
 type GRPCTransport struct {
+	nodeID atomic.Uint64
 	opts   GRPCOptions
 	lis    net.Listener
 	server *grpc.Server
@@ -76,8 +78,8 @@ const maxGRPCMessage = 64 << 20
 // NewGRPCTransport listens and starts serving (inbound traffic is refused
 // until Serve attaches a handler).
 func NewGRPCTransport(opts GRPCOptions) (*GRPCTransport, error) {
-	if opts.NodeID == 0 || opts.Resolve == nil {
-		return nil, errors.New("replication: GRPCOptions needs NodeID and Resolve")
+	if opts.Resolve == nil {
+		return nil, errors.New("replication: GRPCOptions needs Resolve")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -105,9 +107,10 @@ func NewGRPCTransport(opts GRPCOptions) (*GRPCTransport, error) {
 	}
 	t := &GRPCTransport{
 		opts: opts, lis: lis, server: grpc.NewServer(sopts...),
-		logger: opts.Logger.With("node", opts.NodeID),
+		logger: opts.Logger,
 		peers:  map[NodeID]*grpcPeer{}, stop: make(chan struct{}),
 	}
+	t.nodeID.Store(uint64(opts.NodeID))
 	replicationpb.RegisterNodeServer(t.server, grpcServer{t: t})
 	t.wg.Add(1)
 	go func() {
@@ -118,6 +121,12 @@ func NewGRPCTransport(opts GRPCOptions) (*GRPCTransport, error) {
 	}()
 	return t, nil
 }
+
+// SetNodeID sets the node's id once it is known (a joining node listens
+// before it has one).
+func (t *GRPCTransport) SetNodeID(id NodeID) { t.nodeID.Store(uint64(id)) }
+
+func (t *GRPCTransport) id() NodeID { return NodeID(t.nodeID.Load()) }
 
 // Addr returns the address the transport listens on.
 func (t *GRPCTransport) Addr() string { return t.lis.Addr().String() }
@@ -136,7 +145,7 @@ func (t *GRPCTransport) getHandler() (Handler, error) {
 	t.handlerMu.RLock()
 	defer t.handlerMu.RUnlock()
 	if t.handler == nil {
-		return nil, fmt.Errorf("n%d is starting", t.opts.NodeID)
+		return nil, fmt.Errorf("n%d is starting", t.id())
 	}
 	return t.handler, nil
 }
@@ -394,7 +403,7 @@ func (t *GRPCTransport) Call(ctx context.Context, to NodeID, method string, payl
 		return nil, err
 	}
 	resp, err := replicationpb.NewNodeClient(c).Call(ctx, &replicationpb.CallRequest{
-		FromNode: uint64(t.opts.NodeID), ToNode: uint64(to), Method: method, Payload: payload,
+		FromNode: uint64(t.id()), ToNode: uint64(to), Method: method, Payload: payload,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s on n%d: %v", ErrUnreachable, method, to, err)
@@ -409,8 +418,8 @@ func (s grpcServer) Call(ctx context.Context, req *replicationpb.CallRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	if req.ToNode != 0 && NodeID(req.ToNode) != t.opts.NodeID {
-		return nil, fmt.Errorf("call for n%d reached n%d", req.ToNode, t.opts.NodeID)
+	if req.ToNode != 0 && NodeID(req.ToNode) != t.id() {
+		return nil, fmt.Errorf("call for n%d reached n%d", req.ToNode, t.id())
 	}
 	out, err := h.HandleCall(ctx, NodeID(req.FromNode), req.Method, req.Payload)
 	if err != nil {
@@ -436,4 +445,24 @@ func (t *GRPCTransport) Close() error {
 		t.wg.Wait()
 	})
 	return nil
+}
+
+// CallAddress sends a call to whatever node listens at addr, before its id
+// is known (joining, initializing, operator tools). It dials a connection
+// for the one call.
+func CallAddress(ctx context.Context, addr string, creds credentials.TransportCredentials, method string, payload []byte) ([]byte, error) {
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxGRPCMessage), grpc.MaxCallSendMsgSize(maxGRPCMessage)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	defer c.Close()
+	resp, err := replicationpb.NewNodeClient(c).Call(ctx, &replicationpb.CallRequest{Method: method, Payload: payload})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Payload, nil
 }

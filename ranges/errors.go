@@ -1,0 +1,90 @@
+package ranges
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/meridiandb/meridian/kv/kvpb"
+	"github.com/meridiandb/meridian/replication"
+)
+
+// ToWireError converts an error of a replica into its wire form, keeping
+// what a gateway needs to reroute.
+func ToWireError(err error, store *replication.Store, key []byte) *kvpb.Error {
+	if err == nil {
+		return nil
+	}
+	e := &kvpb.Error{Message: err.Error()}
+	var nl *replication.NotLeaseholderError
+	var km *replication.RangeKeyMismatchError
+	var nf *replication.RangeNotFoundError
+	switch {
+	case errors.As(err, &nl):
+		d := &kvpb.NotLeaseholderError{Hint: nl.Hint}
+		if store != nil {
+			if r, err := store.GetReplica(nl.RangeID); err == nil {
+				d.Desc = r.Desc()
+			}
+		}
+		e.Detail = &kvpb.Error_NotLeaseholder{NotLeaseholder: d}
+	case errors.As(err, &km):
+		m := &kvpb.RangeKeyMismatchError{Current: km.Desc}
+		if store != nil && key != nil {
+			if r := store.LookupReplica(key); r != nil {
+				m.Suggested = append(m.Suggested, r.Desc())
+			}
+		}
+		e.Detail = &kvpb.Error_Mismatch{Mismatch: m}
+	case errors.As(err, &nf), errors.Is(err, replication.ErrRangeRemoved):
+		e.Detail = &kvpb.Error_RangeNotFound{RangeNotFound: &kvpb.RangeNotFoundError{}}
+	case errors.Is(err, replication.ErrFollowerBehind):
+		e.Detail = &kvpb.Error_FollowerBehind{FollowerBehind: &kvpb.FollowerBehindError{}}
+	}
+	return e
+}
+
+// RoutingError is a wire error that tells the gateway to look elsewhere:
+// the replica is not the leaseholder, the range's span changed, the range is
+// not on that node, or a follower is behind.
+type RoutingError struct {
+	Err *kvpb.Error
+}
+
+func (e *RoutingError) Error() string { return e.Err.Message }
+
+// RemoteError is any other error a replica returned.
+type RemoteError struct {
+	Err *kvpb.Error
+}
+
+func (e *RemoteError) Error() string { return e.Err.Message }
+
+// FromWireError turns a wire error into a Go error: a *RoutingError for the
+// routing cases, a *RemoteError otherwise.
+func FromWireError(e *kvpb.Error) error {
+	if e == nil {
+		return nil
+	}
+	switch e.Detail.(type) {
+	case *kvpb.Error_NotLeaseholder, *kvpb.Error_Mismatch, *kvpb.Error_RangeNotFound, *kvpb.Error_FollowerBehind:
+		return &RoutingError{Err: e}
+	}
+	return &RemoteError{Err: e}
+}
+
+func marshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("marshaling %T: %v", m, err))
+	}
+	return b
+}
+
+func unmarshalDesc(b []byte, d *replication.RangeDescriptor) error {
+	if err := proto.Unmarshal(b, d); err != nil {
+		return fmt.Errorf("decoding range descriptor: %w", err)
+	}
+	return nil
+}

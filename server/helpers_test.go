@@ -1,0 +1,5 @@
+package server
+
+import "github.com/meridiandb/meridian/ranges"
+
+func rangesSendOptions() ranges.SendOptions { return ranges.SendOptions{} }
