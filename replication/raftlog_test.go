@@ -82,11 +82,13 @@ func runRaftLogDiff(t *testing.T, seed uint64) {
 			}
 			commit(func(b *storage.Batch) error { return log.setHardState(b, hs) })
 			log.hardStateCommitted(hs)
-		case op < 7: // truncate
-			if memLast <= memFirst {
+		case op < 7: // truncate, as raft does, only committed entries
+			hs, _, _ := mem.InitialState()
+			committed := min(hs.GetCommit(), memLast)
+			if committed <= memFirst {
 				continue
 			}
-			idx := memFirst + uint64(r.IntN(int(memLast-memFirst)))
+			idx := memFirst + uint64(r.IntN(int(committed-memFirst)))
 			if err := mem.Compact(idx); err != nil {
 				t.Fatal(err)
 			}
