@@ -1,0 +1,30 @@
+// Package session owns a client session: statement dispatch (queries, DML,
+// DDL, SHOW, SET, EXPLAIN, Meridian's SHOW CLOCK / SHOW LATENCY / SPLIT /
+// placement), the transaction state machine (autocommit, BEGIN / START
+// TRANSACTION [READ ONLY [AS OF TIMESTAMP]], COMMIT, ROLLBACK, implicit
+// commit before DDL), internal retries of autocommit statements, prepared
+// statements with cached plans, session and user variables, and
+// information_schema. Engine holds what sessions of one node share (catalog
+// cache, auto-increment allocator).
+//
+// # Invariants
+//
+//   - An autocommit statement runs in its own transaction (read-only for
+//     plain SELECT, read-write otherwise) and is retried on a retryable
+//     error up to MaxRetries times; its result is materialised before
+//     anything is sent, so a retry is invisible to the client.
+//   - Inside an explicit transaction a retryable error aborts (rolls back)
+//     the whole transaction, as MySQL does on deadlock (1213).
+//   - Every transaction reads the schema version key first (catalog.Get),
+//     so it never commits against a schema it did not see.
+//   - @@last_commit_ts is the timestamp of the session's last transaction:
+//     the commit timestamp of a read-write one, the read timestamp of a
+//     read-only or stale one (each is the transaction's place in the
+//     serial order). Statements without tables (SELECT @@x) run without a
+//     transaction and leave it unchanged.
+//
+// # Goroutines
+//
+// A Session is used by its connection's goroutine only. Engine is safe for
+// concurrent use.
+package session
