@@ -30,6 +30,15 @@ func (r *Replica) IsLeaseholder() bool {
 	return serving
 }
 
+// HoldsLease reports whether the replica leads its range and the applied
+// lease names it, valid or lapsed (an idle range lets its lease lapse; its
+// leader takes it back on the next request).
+func (r *Replica) HoldsLease() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mu.isLeader && r.mu.lease.GetHolder().GetReplicaId() == uint64(r.replicaID)
+}
+
 // LeaseholderAt reports whether the replica serves as leaseholder, and the
 // clock reading the decision was made at.
 func (r *Replica) LeaseholderAt() (bool, truetime.Interval) {

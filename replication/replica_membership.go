@@ -272,14 +272,24 @@ func (a *applier) applySplit(s *replicationpb.SplitTrigger) error {
 	if _, err := getProto(r.store.eng, storage.RangeLocalKey(rt.RangeId, storage.SuffixRaftHardState, nil), &hs); err != nil {
 		return err
 	}
-	if r.store.rangeTombstoned(RangeID(rt.RangeId), r.replicaID) {
+	_, rhsInitialized, err := r.store.eng.GetLocal(storage.RangeLocalKey(rt.RangeId, storage.SuffixDescriptor, nil))
+	if err != nil {
+		return err
+	}
+	switch {
+	case rhsInitialized:
+		// The right range reached this store by snapshot before this split
+		// applied here: its state and data are newer than the split's.
+	case r.store.rangeTombstoned(RangeID(rt.RangeId), r.replicaID):
 		// The right range was already removed from this store: its data
 		// belongs to nobody here.
 		if err := a.b.ClearMVCCRange(rt.StartKey, rt.EndKey); err != nil {
 			return err
 		}
-	} else if err := WriteInitialRangeState(a.b, rt, lease, a.state.ClosedTs, &hs); err != nil {
-		return err
+	default:
+		if err := WriteInitialRangeState(a.b, rt, lease, a.state.ClosedTs, &hs); err != nil {
+			return err
+		}
 	}
 	a.desc = l
 	a.recount = true

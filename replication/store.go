@@ -47,6 +47,8 @@ type Store struct {
 		peers map[peerKey]NodeID
 		// heard is when each node last sent anything (truetime.Mono).
 		heard map[NodeID]time.Duration
+		// reserved lists the spans of snapshots being received.
+		reserved []*RangeDescriptor
 		// failed is set when the store cannot go on (e.g. a failed write to
 		// the raft log); every request then returns it.
 		failed error

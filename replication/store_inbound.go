@@ -129,9 +129,11 @@ func (s *Store) HandleSnapshot(ctx context.Context, h *replicationpb.SnapshotHea
 	if m == nil || desc == nil || RangeID(desc.RangeId) != rangeID {
 		return fmt.Errorf("malformed snapshot header for r%d", rangeID)
 	}
-	if err := s.checkSnapshotOverlap(desc); err != nil {
+	release, err := s.reserveSnapshot(desc)
+	if err != nil {
 		return err
 	}
+	defer release()
 	r, err := s.getOrCreateReplica(rangeID, ReplicaID(m.GetTo()))
 	if err != nil {
 		return err
@@ -161,21 +163,37 @@ func (s *Store) HandleSnapshot(ctx context.Context, h *replicationpb.SnapshotHea
 	return r.receiveSnapshot(in, m)
 }
 
-// checkSnapshotOverlap refuses a snapshot whose span overlaps another
-// range's replica here: that replica must first apply a split (or be
-// removed), after which the sender retries.
-func (s *Store) checkSnapshotOverlap(desc *RangeDescriptor) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+// reserveSnapshot refuses a snapshot whose span overlaps another range's
+// replica here, or another snapshot being received: that replica must first
+// apply a split (or be removed), after which the sender retries. Otherwise
+// it reserves the span until release is called.
+func (s *Store) reserveSnapshot(desc *RangeDescriptor) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	overlaps := func(start, end []byte) bool {
+		return bytes.Compare(start, desc.EndKey) < 0 && bytes.Compare(desc.StartKey, end) < 0
+	}
 	for _, e := range s.mu.bySpan {
-		if e.r.rangeID == RangeID(desc.RangeId) {
-			continue
-		}
-		if bytes.Compare(e.start, desc.EndKey) < 0 && bytes.Compare(desc.StartKey, e.end) < 0 {
-			return fmt.Errorf("snapshot of %s overlaps r%d on n%d", DescribeRange(desc), e.r.rangeID, s.nodeID)
+		if e.r.rangeID != RangeID(desc.RangeId) && overlaps(e.start, e.end) {
+			return nil, fmt.Errorf("snapshot of %s overlaps r%d on n%d", DescribeRange(desc), e.r.rangeID, s.nodeID)
 		}
 	}
-	return nil
+	for _, res := range s.mu.reserved {
+		if overlaps(res.StartKey, res.EndKey) {
+			return nil, fmt.Errorf("snapshot of %s overlaps a snapshot of r%d being received on n%d", DescribeRange(desc), res.RangeId, s.nodeID)
+		}
+	}
+	s.mu.reserved = append(s.mu.reserved, desc)
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i, res := range s.mu.reserved {
+			if res == desc {
+				s.mu.reserved = append(s.mu.reserved[:i:i], s.mu.reserved[i+1:]...)
+				return
+			}
+		}
+	}, nil
 }
 
 // HandleCall implements Handler by passing the call to the installed
@@ -274,6 +292,12 @@ func (s *Store) splitApplied(left *Replica, right *RangeDescriptor, locked *Repl
 	if existing != nil && existing != locked {
 		existing.raftMu.Lock()
 		defer existing.raftMu.Unlock()
+	}
+	if existing != nil && existing.IsInitialized() {
+		// The right range arrived by snapshot first; it is up to date.
+		s.replicaInitialized(left)
+		s.replicaInitialized(existing)
+		return
 	}
 	if existing != nil && existing.replicaID == ReplicaID(rd.ReplicaId) {
 		// Messages of the new range arrived before the split: initialize

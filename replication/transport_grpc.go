@@ -466,3 +466,35 @@ func CallAddress(ctx context.Context, addr string, creds credentials.TransportCr
 	}
 	return resp.Payload, nil
 }
+
+// Client is a connection to one node for tools and clients that know its
+// address, not its id.
+type Client struct {
+	conn *grpc.ClientConn
+	addr string
+}
+
+// Dial connects to the node at addr (lazily: errors show on the first call).
+func Dial(addr string, creds credentials.TransportCredentials) (*Client, error) {
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxGRPCMessage), grpc.MaxCallSendMsgSize(maxGRPCMessage)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	return &Client{conn: c, addr: addr}, nil
+}
+
+// Call sends a call to the node.
+func (c *Client) Call(ctx context.Context, method string, payload []byte) ([]byte, error) {
+	resp, err := replicationpb.NewNodeClient(c.conn).Call(ctx, &replicationpb.CallRequest{Method: method, Payload: payload})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Payload, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }

@@ -194,6 +194,26 @@ func (n *Node) handleInit(ctx context.Context, _ []byte) ([]byte, error) {
 	if id := n.ClusterID(); id != "" {
 		return nil, fmt.Errorf("%w (cluster %s)", ErrAlreadyInitialized, id)
 	}
+	// A node whose join addresses already form a cluster must join it, not
+	// start another.
+	for _, addr := range n.cfg.Join {
+		if addr == n.advertise() || addr == n.Addr() {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		out, err := replication.CallAddress(cctx, addr, nil, MethodHello, mustMarshal(&rangespb.JoinRequest{}))
+		cancel()
+		if err != nil {
+			continue
+		}
+		resp := &rangespb.JoinResponse{}
+		if proto.Unmarshal(out, resp) == nil && resp.ClusterId != "" {
+			return nil, fmt.Errorf("%w: %s belongs to cluster %s; this node joins it", ErrAlreadyInitialized, addr, resp.ClusterId)
+		}
+	}
+	if id := n.ClusterID(); id != "" {
+		return nil, fmt.Errorf("%w (cluster %s)", ErrAlreadyInitialized, id)
+	}
 	id, err := n.bootstrap("")
 	if err != nil {
 		return nil, err
@@ -207,8 +227,14 @@ func (n *Node) handleJoin(ctx context.Context, payload []byte, allocate bool) ([
 	if err := proto.Unmarshal(payload, req); err != nil {
 		return nil, fmt.Errorf("bad join request: %w", err)
 	}
-	if !n.started() {
+	if n.ClusterID() == "" {
 		return nil, errors.New("this node is not part of an initialized cluster yet")
+	}
+	if !n.started() {
+		if allocate {
+			return nil, errors.New("this node is still starting")
+		}
+		return mustMarshal(&rangespb.JoinResponse{ClusterId: n.ClusterID()}), nil
 	}
 	resp := &rangespb.JoinResponse{ClusterId: n.ClusterID(), MetaRange: n.gossip.MetaRange()}
 	for _, id := range n.gossip.NodeIDs() {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -89,8 +90,8 @@ func NewNode(cfg Config) (*Node, error) {
 	}
 	eng, err := storage.Open(storage.Options{Dir: dir, FS: fs, Logger: cfg.Logger})
 	if err != nil {
-		if strings.Contains(err.Error(), "lock") {
-			return nil, fmt.Errorf("store %s is in use by another process: %w", dir, err)
+		if errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock") {
+			return nil, fmt.Errorf("store %s is in use by another process (its LOCK file is held): %w", dir, err)
 		}
 		return nil, err
 	}
@@ -328,7 +329,7 @@ func (n *Node) liveness() *rangespb.Liveness {
 		for _, r := range s.Replicas() {
 			if r.IsInitialized() {
 				l.Replicas++
-				if r.IsLeaseholder() {
+				if r.HoldsLease() {
 					l.Leases++
 				}
 			}

@@ -39,6 +39,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd())
+	root.AddCommand(newStartCmd(), newInitCmd(), newNodeCmd())
 	root.AddCommand(newDebugCmd())
 	root.AddCommand(newCheckCmd())
 	return root
@@ -57,4 +58,4 @@ func newDebugCmd() *cobra.Command {
 }
 
 // debugCommands lists the constructors of `meridian debug` subcommands.
-var debugCommands = []func() *cobra.Command{newDebugClockCmd, newDebugRaftbenchCmd}
+var debugCommands = []func() *cobra.Command{newDebugClockCmd, newDebugRaftbenchCmd, newDebugKVCmd, newDebugRangesCmd, newDebugPlacementCmd}
