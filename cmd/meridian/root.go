@@ -42,6 +42,8 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newStartCmd(), newInitCmd(), newNodeCmd())
 	root.AddCommand(newDebugCmd())
 	root.AddCommand(newCheckCmd())
+	root.AddCommand(newSQLCmd())
+	root.AddCommand(newWorkloadCmd())
 	return root
 }
 

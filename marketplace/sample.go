@@ -1,0 +1,233 @@
+package marketplace
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// SamplePassword is the password of every sample account.
+const SamplePassword = "marketplace"
+
+// SampleEpoch is the default "now" of sample data.
+var SampleEpoch = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// SampleOptions size the sample data. The zero value of a field is its
+// default; the same options on an empty schema give the same data.
+type SampleOptions struct {
+	// Seed of the generator. Default 1.
+	Seed uint64
+	// Sellers, Buyers and Items to create. Defaults 20, 100, 500.
+	Sellers, Buyers, Items int
+	// Purchases to make (through Store.Purchase, 1–3 items each). Default
+	// 200; negative: none.
+	Purchases int
+	// FeedbackPercent of (purchase, seller) pairs that get a rating.
+	// Default 60; negative: none.
+	FeedbackPercent int
+	// CartPercent of buyers left with something in their cart. Default 20;
+	// negative: none.
+	CartPercent int
+	// Now is when the data is "as of": accounts and listings are dated in
+	// the year before, purchases in the month before. Default SampleEpoch.
+	Now time.Time
+	// PasswordIterations hash SamplePassword. Default 1000 (sample data is
+	// for demos and workloads, not secrets).
+	PasswordIterations int
+	// BatchSize is the number of rows per INSERT. Default 100.
+	BatchSize int
+}
+
+func (o *SampleOptions) setDefaults() {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	def(&o.Sellers, 20)
+	def(&o.Buyers, 100)
+	def(&o.Items, 500)
+	def(&o.Purchases, 200)
+	def(&o.FeedbackPercent, 60)
+	def(&o.CartPercent, 20)
+	def(&o.PasswordIterations, 1000)
+	def(&o.BatchSize, 100)
+	if o.Now.IsZero() {
+		o.Now = SampleEpoch
+	}
+}
+
+// SampleReport counts what LoadSample created.
+type SampleReport struct {
+	Sellers, Buyers, Items, Purchases, Feedback, CartItems int
+}
+
+// randReader turns a seeded generator into an io.Reader (password salts).
+type randReader struct{ r *rand.Rand }
+
+func (rr randReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(rr.r.Uint32())
+	}
+	return len(p), nil
+}
+
+// sampleClock moves by step on every reading.
+type sampleClock struct {
+	t    time.Time
+	step time.Duration
+}
+
+func (c *sampleClock) Now() time.Time { c.t = c.t.Add(c.step); return c.t }
+
+// LoadSample fills the (empty) schema in db with sample sellers, buyers,
+// items, purchases, feedback and carts, all with password SamplePassword.
+// Accounts and items are inserted in batches; purchases, feedback and
+// carts go through a Store, like a user's.
+func LoadSample(ctx context.Context, db *sql.DB, opts SampleOptions) (SampleReport, error) {
+	opts.setDefaults()
+	r := rand.New(rand.NewPCG(opts.Seed, opts.Seed*0x9e3779b97f4a7c15+1))
+	var rep SampleReport
+	year := int64(365 * 24 * time.Hour / time.Second)
+	past := func(span int64) string {
+		return sqlTime(opts.Now.Add(-time.Duration(r.Int64N(span)) * time.Second))
+	}
+	accounts := func(table string, n int, name func(*rand.Rand, int) (string, string)) ([]int64, error) {
+		rows := make([][]any, n)
+		for i := range rows {
+			u, d := name(r, i+1)
+			hash, err := hashPassword(SamplePassword, opts.PasswordIterations, randReader{r})
+			if err != nil {
+				return nil, err
+			}
+			rows[i] = []any{u, d, u + "@example.com", hash, past(year)}
+		}
+		if err := insertRows(ctx, db, table, "username, display_name, email, password_hash, created_at", rows, opts.BatchSize); err != nil {
+			return nil, err
+		}
+		return ids(ctx, db, table)
+	}
+	sellers, err := accounts("sellers", opts.Sellers, sellerName)
+	if err != nil {
+		return rep, err
+	}
+	buyers, err := accounts("buyers", opts.Buyers, buyerName)
+	if err != nil {
+		return rep, err
+	}
+	rep.Sellers, rep.Buyers = len(sellers), len(buyers)
+	if len(sellers) == 0 || len(buyers) == 0 {
+		return rep, fmt.Errorf("marketplace: sample needs sellers and buyers")
+	}
+
+	rows := make([][]any, opts.Items)
+	for i := range rows {
+		it := sampleItem(r, pick(r, categories))
+		// A few sellers list most of the items.
+		seller := sellers[min(len(sellers)-1, int(float64(len(sellers))*r.Float64()*r.Float64()))]
+		rows[i] = []any{seller, it.Title, it.Description, it.Category, keywordText(it.Title, it.Keywords), string(it.Condition),
+			it.Price, it.Quantity, past(year / 4)}
+	}
+	if err := insertRows(ctx, db, "items", "seller_id, title, description, category, keywords, item_condition, price, quantity, listed_at", rows, opts.BatchSize); err != nil {
+		return rep, err
+	}
+	items, err := ids(ctx, db, "items")
+	if err != nil {
+		return rep, err
+	}
+	rep.Items = len(items)
+	if len(items) == 0 {
+		return rep, nil
+	}
+
+	clock := &sampleClock{t: opts.Now.Add(-30 * 24 * time.Hour), step: 30 * 24 * time.Hour / time.Duration(max(1, 3*opts.Purchases))}
+	s := New(db, Options{Clock: clock, Entropy: randReader{r}, PasswordIterations: opts.PasswordIterations})
+	for range max(opts.Purchases, 0) {
+		b := BuyerID(pick(r, buyers))
+		for range 1 + r.IntN(3) {
+			if err := s.AddToCart(ctx, b, ItemID(pick(r, items)), 1); err != nil {
+				return rep, err
+			}
+		}
+		p, err := s.Purchase(ctx, b)
+		if err != nil {
+			if oos := new(*ErrOutOfStock); errors.As(err, oos) {
+				if err := s.ClearCart(ctx, b); err != nil {
+					return rep, err
+				}
+				continue
+			}
+			return rep, err
+		}
+		rep.Purchases++
+		rated := map[SellerID]bool{}
+		for _, l := range p.Lines {
+			if rated[l.Seller] || r.IntN(100) >= opts.FeedbackPercent {
+				continue
+			}
+			rated[l.Seller] = true
+			stars := []int{1, 2, 3, 4, 4, 4, 5, 5, 5, 5, 5}[r.IntN(11)]
+			if _, err := s.LeaveFeedback(ctx, b, p.ID, l.Seller, stars, pick(r, comments[stars-1])); err != nil {
+				return rep, err
+			}
+			rep.Feedback++
+		}
+	}
+	for _, b := range buyers {
+		if r.IntN(100) >= opts.CartPercent {
+			continue
+		}
+		if err := s.AddToCart(ctx, BuyerID(b), ItemID(pick(r, items)), 1+r.IntN(2)); err != nil {
+			return rep, err
+		}
+		rep.CartItems++
+	}
+	return rep, nil
+}
+
+// insertRows inserts rows into table with multi-row INSERTs of batch rows.
+func insertRows(ctx context.Context, db *sql.DB, table, columns string, rows [][]any, batch int) error {
+	for len(rows) > 0 {
+		n := min(batch, len(rows))
+		marks := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(rows[0])), ", ") + ")"
+		var args []any
+		for _, row := range rows[:n] {
+			args = append(args, row...)
+		}
+		stmt := "INSERT INTO " + table + " (" + columns + ") VALUES " + strings.TrimSuffix(strings.Repeat(marks+", ", n), ", ")
+		err := retry(ctx, RetryPolicy{}, func() error {
+			_, err := db.ExecContext(ctx, stmt, args...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("marketplace: sample %s: %w", table, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// ids returns the ids of every row of table, in order.
+func ids(ctx context.Context, db *sql.DB, table string) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, "SELECT id FROM "+table+" ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("marketplace: sample %s: %w", table, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
