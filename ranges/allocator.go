@@ -94,7 +94,7 @@ type Change struct {
 // Process examines one range this node leads and makes at most one change.
 // rebalance allows moves made only for balance (repairs are always made).
 func (a *Allocator) Process(ctx context.Context, r *replication.Replica, rebalance bool) (Change, error) {
-	if !r.IsLeaseholder() {
+	if !r.Status().IsLeader {
 		return Change{}, nil
 	}
 	desc := r.Desc()
@@ -122,8 +122,8 @@ func (a *Allocator) Process(ctx context.Context, r *replication.Replica, rebalan
 			continue
 		}
 		n := replication.NodeID(rd.NodeId)
-		if bad(n) || !nodes[n].Live {
-			return a.change(ctx, r, desc, replication.RemoveReplica, n, "learner on an unusable node")
+		if bad(n) {
+			return a.change(ctx, r, desc, replication.RemoveReplica, n, "learner on a dead or decommissioning node")
 		}
 		caught, err := a.caughtUp(ctx, r, replication.ReplicaID(rd.ReplicaId))
 		if err != nil || !caught {
@@ -221,6 +221,9 @@ func (a *Allocator) Process(ctx context.Context, r *replication.Replica, rebalan
 		for _, v := range voters {
 			n := nodes[v]
 			if v != me && n.usable() && a.under(float64(n.Leases), meanLeases) && (pol.LeaderRegion == "" || n.region() == pol.LeaderRegion) {
+				if _, err := r.EnsureLease(ctx); err != nil {
+					return Change{}, err
+				}
 				if err := r.TransferLease(ctx, v); err != nil {
 					return Change{}, err
 				}
@@ -366,6 +369,9 @@ func (a *Allocator) transferLease(ctx context.Context, r *replication.Replica, d
 	if pol.LeaderRegion != "" && nodes[best].region() != pol.LeaderRegion && nodes[me].region() == pol.LeaderRegion {
 		return Change{}, nil
 	}
+	if _, err := r.EnsureLease(ctx); err != nil {
+		return Change{}, err
+	}
 	if err := r.TransferLease(ctx, best); err != nil {
 		return Change{}, err
 	}
@@ -384,6 +390,10 @@ func (a *Allocator) caughtUp(ctx context.Context, r *replication.Replica, id rep
 func (a *Allocator) change(ctx context.Context, r *replication.Replica, desc *replication.RangeDescriptor, kind replication.ReplicaChangeType, n replication.NodeID, reason string) (Change, error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// Act under a valid lease: an idle range's lease may have lapsed.
+	if _, err := r.EnsureLease(cctx); err != nil {
+		return Change{}, err
+	}
 	if _, err := r.ChangeReplicas(cctx, desc, kind, n); err != nil {
 		return Change{}, err
 	}

@@ -78,7 +78,7 @@ func (s *Splitter) Split(ctx context.Context, r *replication.Replica, key []byte
 
 // MaybeSplit splits r if it grew too large or too busy.
 func (s *Splitter) MaybeSplit(ctx context.Context, r *replication.Replica) error {
-	if r.RangeID() == MetaRangeID || !r.IsLeaseholder() {
+	if r.RangeID() == MetaRangeID || !r.Status().IsLeader {
 		return nil
 	}
 	size, err := r.ApproxBytes()

@@ -263,7 +263,7 @@ func (a *applier) applySplit(s *replicationpb.SplitTrigger) error {
 	// A replica of the right range may already exist here, uninitialized,
 	// created by its messages: hold its raftMu so that it persists nothing
 	// (a vote) between our reading its HardState and our writing it.
-	if rhs := r.store.replica(RangeID(rt.RangeId)); rhs != nil {
+	if rhs := r.store.beginSplit(RangeID(rt.RangeId)); rhs != nil {
 		rhs.raftMu.Lock()
 		a.unlock = append(a.unlock, rhs.raftMu.Unlock)
 		a.rhsLocked = rhs

@@ -47,6 +47,9 @@ type Store struct {
 		peers map[peerKey]NodeID
 		// heard is when each node last sent anything (truetime.Mono).
 		heard map[NodeID]time.Duration
+		// splitting marks ranges being created by a split applying here:
+		// their messages are dropped until the split is done.
+		splitting map[RangeID]bool
 		// reserved lists the spans of snapshots being received.
 		reserved []*RangeDescriptor
 		// failed is set when the store cannot go on (e.g. a failed write to
@@ -99,6 +102,7 @@ func NewStore(opts StoreOptions) (*Store, error) {
 	s.mu.replicas = map[RangeID]*Replica{}
 	s.mu.peers = map[peerKey]NodeID{}
 	s.mu.heard = map[NodeID]time.Duration{}
+	s.mu.splitting = map[RangeID]bool{}
 	s.scheduler = newScheduler(s.processRange)
 	ids, err := s.initializedRanges()
 	if err != nil {

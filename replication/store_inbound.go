@@ -98,6 +98,9 @@ func (s *Store) getOrCreateReplica(rangeID RangeID, id ReplicaID) (*Replica, err
 	if r := s.mu.replicas[rangeID]; r != nil {
 		return r, nil
 	}
+	if s.mu.splitting[rangeID] {
+		return nil, nil // a split is creating it; raft will resend
+	}
 	r, err := newReplica(s, rangeID, id)
 	if err != nil {
 		return nil, err
@@ -280,6 +283,11 @@ func (s *Store) spanOwnedOnlyBy(r *Replica, desc *RangeDescriptor) bool {
 // with locked.raftMu held if the right replica existed already.
 func (s *Store) splitApplied(left *Replica, right *RangeDescriptor, locked *Replica) {
 	rightID := RangeID(right.RangeId)
+	defer func() {
+		s.mu.Lock()
+		delete(s.mu.splitting, rightID)
+		s.mu.Unlock()
+	}()
 	rd, ok := ReplicaOnNode(right, s.nodeID)
 	if !ok || s.rangeTombstoned(rightID, ReplicaID(rd.ReplicaId)) {
 		s.replicaInitialized(left)
@@ -321,6 +329,14 @@ func (s *Store) splitApplied(left *Replica, right *RangeDescriptor, locked *Repl
 			s.fatal(fmt.Errorf("r%d: creating after split: %w", rightID, err))
 			return
 		}
+		s.mu.Lock()
+		if other := s.mu.replicas[rightID]; other != nil && other != existing {
+			s.mu.Unlock()
+			s.fatal(fmt.Errorf("r%d: replica created twice during a split", rightID))
+			return
+		}
+		s.mu.replicas[rightID] = r
+		s.mu.Unlock()
 	}
 	left.mu.Lock()
 	floor, leader, active := left.mu.tsFloor, left.mu.isLeader, left.mu.lastActive
@@ -337,6 +353,16 @@ func (s *Store) splitApplied(left *Replica, right *RangeDescriptor, locked *Repl
 	s.setTicking(r, true)
 	s.scheduler.enqueue(rightID)
 	s.observer.RangeSplit(left, r)
+}
+
+// beginSplit marks a range as being created by a split so that no replica
+// of it is created from messages meanwhile, and returns the replica that
+// already exists, if any.
+func (s *Store) beginSplit(id RangeID) *Replica {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mu.splitting[id] = true
+	return s.mu.replicas[id]
 }
 
 // BootstrapRange writes the first range of a new cluster into an engine: a

@@ -44,7 +44,7 @@ func (n *Node) runQueues(ctx context.Context) {
 	if err := n.placement.Refresh(ctx); err != nil {
 		n.logger.Debug("refreshing placement rules", "err", err)
 	}
-	rebalances := 2
+	rebalances := 4
 	for _, r := range n.store.Replicas() {
 		if ctx.Err() != nil {
 			return
@@ -54,7 +54,9 @@ func (n *Node) runQueues(ctx context.Context) {
 				n.gossip.SetMetaRange(d)
 			}
 		}
-		if !r.IsLeaseholder() {
+		// The raft leader looks after its range, even while its lease has
+		// lapsed for lack of requests (it takes the lease back to act).
+		if !r.Status().IsLeader {
 			continue
 		}
 		n.repairMeta(ctx, r)

@@ -91,7 +91,7 @@ func newDebugKVCmd() *cobra.Command {
 
 func newDebugKVLoadCmd(host *string) *cobra.Command {
 	var keys, valueSize, concurrency int
-	var prefix, ackFile string
+	var prefix, ackFile, tag string
 	var tolerate bool
 	cmd := &cobra.Command{
 		Use:   "load --keys N --value-size B --concurrency C",
@@ -136,13 +136,17 @@ func newDebugKVLoadCmd(host *string) *cobra.Command {
 							return
 						}
 						key := fmt.Sprintf("%s%010d", prefix, i)
+						v := val
+						if tag != "" {
+							v = []byte(tag + "/" + key)
+						}
 						t0 := time.Now()
 						var err error
 						for attempt := 0; ; attempt++ {
 							ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 							br := &kvpb.BatchResponse{}
 							err = c.call(ctx, server.MethodClientBatch, &kvpb.BatchRequest{Requests: []*kvpb.Request{
-								{Value: &kvpb.Request_Put{Put: &kvpb.PutRequest{Key: []byte(key), Value: val}}}}}, br)
+								{Value: &kvpb.Request_Put{Put: &kvpb.PutRequest{Key: []byte(key), Value: v}}}}}, br)
 							cancel()
 							if err == nil && br.Error != nil {
 								err = errors.New(br.Error.Message)
@@ -181,9 +185,9 @@ func newDebugKVLoadCmd(host *string) *cobra.Command {
 			}
 			el := time.Since(start)
 			slices.Sort(lats)
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d keys of %d bytes in %.1fs: ops/s=%.0f p50_ms=%.2f p99_ms=%.2f max_stall_ms=%.0f retried_errors=%d\n",
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d keys of %d bytes in %.1fs: ops/s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.0f max_stall_ms=%.0f retried_errors=%d\n",
 				keys, valueSize, el.Seconds(), float64(keys)/el.Seconds(),
-				ms(lats[len(lats)/2]), ms(lats[len(lats)*99/100]), ms(stall), errorsSeen)
+				ms(lats[len(lats)/2]), ms(lats[len(lats)*99/100]), ms(lats[len(lats)-1]), ms(stall), errorsSeen)
 			return nil
 		},
 	}
@@ -192,6 +196,7 @@ func newDebugKVLoadCmd(host *string) *cobra.Command {
 	cmd.Flags().IntVar(&concurrency, "concurrency", 16, "concurrent writers")
 	cmd.Flags().StringVar(&prefix, "prefix", "load/", "key prefix (keys are PREFIX plus a 10-digit number)")
 	cmd.Flags().StringVar(&ackFile, "ack-file", "", "write each acknowledged key to this file")
+	cmd.Flags().StringVar(&tag, "tag", "", "write TAG/KEY as each key's value instead of --value-size bytes")
 	cmd.Flags().BoolVar(&tolerate, "tolerate-errors", false, "retry failed writes (for up to a minute each) instead of stopping")
 	return cmd
 }

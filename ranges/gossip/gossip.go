@@ -46,7 +46,7 @@ type Options struct {
 	// Fanout: peers contacted per round. Default: 3.
 	Fanout int
 	// LiveTimeout: a node whose liveness was not republished for this long
-	// is not live. Default: 2s.
+	// is not live. Default: 4s.
 	LiveTimeout time.Duration
 	// Liveness returns what this node publishes about itself every round.
 	Liveness func() *rangespb.Liveness
@@ -61,8 +61,9 @@ type Gossip struct {
 		sync.Mutex
 		infos map[string]*rangespb.GossipInfo
 		// changed records when each key's version last grew (truetime.Mono).
-		changed map[string]time.Duration
-		rng     *rand.Rand
+		changed    map[string]time.Duration
+		rng        *rand.Rand
+		exchanging map[replication.NodeID]bool
 	}
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -78,7 +79,7 @@ func New(o Options) *Gossip {
 		o.Fanout = 3
 	}
 	if o.LiveTimeout == 0 {
-		o.LiveTimeout = 2 * time.Second
+		o.LiveTimeout = 4 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -89,6 +90,7 @@ func New(o Options) *Gossip {
 	g := &Gossip{opts: o, stop: make(chan struct{})}
 	g.mu.infos = map[string]*rangespb.GossipInfo{}
 	g.mu.changed = map[string]time.Duration{}
+	g.mu.exchanging = map[replication.NodeID]bool{}
 	g.mu.rng = rand.New(rand.NewPCG(o.Seed, 77))
 	return g
 }
@@ -167,12 +169,17 @@ func (g *Gossip) round() {
 	peers := g.pickPeers()
 	req := &rangespb.GossipRequest{FromNode: uint64(g.opts.NodeID), Infos: g.all()}
 	payload, _ := proto.Marshal(req)
-	var wg sync.WaitGroup
+	// Exchanges run beside the rounds, one at a time per peer, so that a
+	// slow peer never delays this node's own liveness.
 	for _, p := range peers {
-		wg.Add(1)
+		if !g.startExchange(p) {
+			continue
+		}
+		g.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 2*g.opts.Interval+time.Second)
+			defer g.wg.Done()
+			defer g.endExchange(p)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			out, err := g.opts.Caller.Call(ctx, p, Method, payload)
 			if err != nil {
@@ -185,7 +192,22 @@ func (g *Gossip) round() {
 			}
 		}()
 	}
-	wg.Wait()
+}
+
+func (g *Gossip) startExchange(p replication.NodeID) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.mu.exchanging[p] {
+		return false
+	}
+	g.mu.exchanging[p] = true
+	return true
+}
+
+func (g *Gossip) endExchange(p replication.NodeID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.mu.exchanging, p)
 }
 
 // pickPeers returns up to Fanout known nodes other than this one, live ones
