@@ -10,11 +10,22 @@ import (
 	"github.com/meridiandb/meridian/replication"
 )
 
+// WireError is implemented by errors of upper layers that carry their own
+// wire form (the transaction layer's).
+type WireError interface {
+	error
+	WireError() *kvpb.Error
+}
+
 // ToWireError converts an error of a replica into its wire form, keeping
 // what a gateway needs to reroute.
 func ToWireError(err error, store *replication.Store, key []byte) *kvpb.Error {
 	if err == nil {
 		return nil
+	}
+	var we WireError
+	if errors.As(err, &we) {
+		return we.WireError()
 	}
 	e := &kvpb.Error{Message: err.Error()}
 	var nl *replication.NotLeaseholderError

@@ -317,3 +317,9 @@ func (r *Router) Descriptors(ctx context.Context, start, end []byte) ([]*replica
 	}
 	return out, nil
 }
+
+// Lookup returns the range (as cached, or read from the meta range) holding
+// key.
+func (r *Router) Lookup(ctx context.Context, key []byte) (*CacheEntry, error) {
+	return r.lookup(ctx, key)
+}

@@ -254,7 +254,22 @@ func (a *applier) applySplit(s *replicationpb.SplitTrigger) error {
 		!bytes.Equal(l.EndKey, rt.StartKey) || l.Generation != cur.Generation+1 {
 		return fmt.Errorf("r%d: split %s | %s does not fit %s", r.rangeID, DescribeRange(l), DescribeRange(rt), DescribeRange(cur))
 	}
+	// Commit what came before, so that the decision records read below are
+	// in the store, and write the whole split in one batch after.
+	if err := a.flush(); err != nil {
+		return err
+	}
 	if err := putProto(a.b, storage.RangeLocalKey(uint64(r.rangeID), storage.SuffixDescriptor, nil), l); err != nil {
+		return err
+	}
+	// Transaction decisions recorded here go to both halves: a status
+	// request routed by a coordinator key finds them on either side.
+	from := storage.RangeLocalKey(uint64(r.rangeID), storage.SuffixTxnDecision, nil)
+	to := storage.RangeLocalKey(uint64(r.rangeID), storage.SuffixTxnDecisionEnd, nil)
+	err := r.store.eng.IterateLocal(from, to, func(k, v []byte) error {
+		return a.b.PutLocal(storage.RangeLocalKey(rt.RangeId, storage.SuffixTxnDecision, k[len(from):]), v)
+	})
+	if err != nil {
 		return err
 	}
 	// The right range starts with a copy of the lease, under which its

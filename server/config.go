@@ -11,6 +11,7 @@ import (
 	"github.com/meridiandb/meridian/ranges/rangespb"
 	"github.com/meridiandb/meridian/replication"
 	"github.com/meridiandb/meridian/truetime"
+	"github.com/meridiandb/meridian/txn"
 )
 
 // Config configures a node. Zero values take the documented defaults.
@@ -48,6 +49,9 @@ type Config struct {
 	// QueueInterval is how often split and allocation queues run.
 	// Default: 1s.
 	QueueInterval time.Duration
+	// TxnKnobs alter the transaction protocol for tests and demonstrations
+	// (never settable from `meridian start`).
+	TxnKnobs txn.TestingKnobs
 
 	// Testing seams: an in-process cluster supplies its own transport and
 	// filesystem and assigns node ids itself.

@@ -22,6 +22,7 @@ import (
 	"github.com/meridiandb/meridian/replication"
 	"github.com/meridiandb/meridian/replication/replicationpb"
 	"github.com/meridiandb/meridian/storage"
+	"github.com/meridiandb/meridian/txn"
 )
 
 // CallHandler serves a transport method registered by a layer above.
@@ -47,6 +48,8 @@ type Node struct {
 	splitter  *ranges.Splitter
 	allocator *ranges.Allocator
 	placement *ranges.PlacementCache
+	txnPart   *txn.Participant
+	gateway   *txn.Gateway
 
 	mu struct {
 		sync.Mutex
@@ -144,6 +147,9 @@ func (n *Node) ClusterID() string {
 
 // Router returns the node's router (nil before Start).
 func (n *Node) Router() *ranges.Router { return n.router }
+
+// TxnDB returns the node's transaction gateway (nil before Start).
+func (n *Node) TxnDB() *txn.Gateway { return n.gateway }
 
 // Store returns the node's store (nil before Start).
 func (n *Node) Store() *replication.Store { return n.store }
@@ -291,10 +297,15 @@ func (n *Node) startServices(ctx context.Context) error {
 	n.eval.Splitter = n.splitter
 	n.placement = ranges.NewPlacementCache(n.router)
 	n.allocator = ranges.NewAllocator(s, clusterView{n}, ranges.AllocatorOptions{DeadTimeout: n.cfg.DeadTimeout}, n.logger)
+	n.txnPart = txn.NewParticipant(txn.ParticipantOptions{Store: s, Router: n.router, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs})
+	n.gateway = txn.NewGateway(txn.GatewayOptions{NodeID: id, Router: n.router, Clock: n.cfg.Clock, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs})
+	n.SetTxnHandler(n.txnPart.Handle)
+	n.SetObserver(n.txnPart)
 	if r, err := s.GetReplica(ranges.MetaRangeID); err == nil {
 		n.gossip.SetMetaRange(r.Desc())
 	}
 	s.Start()
+	n.txnPart.Start()
 	n.gossip.Start()
 	n.mu.Lock()
 	n.mu.started = true
@@ -372,6 +383,12 @@ func (n *Node) Stop() {
 			cancel()
 		}
 		n.wg.Wait()
+		if n.gateway != nil {
+			n.gateway.Close()
+		}
+		if n.txnPart != nil {
+			n.txnPart.Close()
+		}
 		if n.gossip != nil {
 			n.gossip.Close()
 		}

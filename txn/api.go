@@ -147,9 +147,14 @@ type RetryableError struct {
 	Key      []byte // the key of the conflict, if any
 	Reason   string // e.g. "wounded by an older transaction", "lock wait timeout"
 	Timeout  bool   // a lock wait timeout rather than a wound
+	// wire: Reason is already the full message of a remote error.
+	wire bool
 }
 
 func (e *RetryableError) Error() string {
+	if e.wire {
+		return e.Reason
+	}
 	msg := fmt.Sprintf("txn %s aborted: %s", e.Txn, e.Reason)
 	if e.OtherTxn != "" {
 		msg += " (conflicting txn " + e.OtherTxn + ")"

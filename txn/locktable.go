@@ -1,0 +1,424 @@
+package txn
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/meridiandb/meridian/storage"
+	"github.com/meridiandb/meridian/truetime"
+	"github.com/meridiandb/meridian/txn/txnpb"
+)
+
+// lockMode is shared (reads) or exclusive (writes, FOR UPDATE).
+type lockMode uint8
+
+const (
+	shared lockMode = iota + 1
+	exclusive
+)
+
+func (m lockMode) String() string {
+	if m == exclusive {
+		return "exclusive"
+	}
+	return "shared"
+}
+
+func compatible(a, b lockMode) bool { return a == shared && b == shared }
+
+// txnState says whether a transaction can still be wounded.
+type txnState uint8
+
+const (
+	active     txnState = iota
+	committing          // its commit is under way here: it can no longer be wounded
+	prepared            // prepared here: it can no longer be wounded
+)
+
+// LockTable holds a store's locks: on keys and on spans (what scans read,
+// so that rows inserted into a scanned span conflict). One per store, so
+// that splits do not move locks. Conflicts are settled by wound-wait: an
+// older transaction wounds (aborts) a younger holder that is not yet
+// committing or prepared; a younger one waits, up to a timeout. Every
+// method is safe for concurrent use.
+type LockTable struct {
+	mu      sync.Mutex
+	keys    map[string]map[string]lockMode // key -> txn -> mode
+	spans   []*spanLock
+	txns    map[string]*txnLocks
+	aborted map[string]abortMark
+	changed chan struct{}
+}
+
+type spanLock struct {
+	txn        string
+	start, end []byte
+	mode       lockMode
+}
+
+type txnLocks struct {
+	meta  *txnpb.TxnMeta
+	keys  map[string]lockMode
+	state txnState
+}
+
+type abortMark struct {
+	reason string
+	by     []byte
+	key    []byte
+	at     time.Duration
+}
+
+// NewLockTable returns an empty lock table.
+func NewLockTable() *LockTable {
+	return &LockTable{
+		keys:    map[string]map[string]lockMode{},
+		txns:    map[string]*txnLocks{},
+		aborted: map[string]abortMark{},
+		changed: make(chan struct{}),
+	}
+}
+
+// notifyLocked wakes every waiter.
+func (lt *LockTable) notifyLocked() {
+	close(lt.changed)
+	lt.changed = make(chan struct{})
+}
+
+// older reports whether a has priority over b (older wins; ids break ties).
+func older(a, b *txnpb.TxnMeta) bool {
+	if a.Priority != b.Priority {
+		return a.Priority < b.Priority
+	}
+	return bytes.Compare(a.Id, b.Id) < 0
+}
+
+// abortedErrorLocked returns the error of a wounded or aborted transaction.
+func (lt *LockTable) abortedErrorLocked(id string) error {
+	m, ok := lt.aborted[id]
+	if !ok {
+		return nil
+	}
+	return &RetryableError{Txn: txnName([]byte(id)), OtherTxn: txnName(m.by), Key: m.key, Reason: m.reason}
+}
+
+// Aborted returns the error of a transaction that was wounded or aborted
+// here, or nil.
+func (lt *LockTable) Aborted(id []byte) error {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	return lt.abortedErrorLocked(string(id))
+}
+
+// conflictsLocked lists the other transactions whose locks conflict with
+// taking [start, end) (end nil: the key start) in mode.
+func (lt *LockTable) conflictsLocked(id string, start, end []byte, mode lockMode) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(t string) {
+		if t != id && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	if end == nil {
+		for t, m := range lt.keys[string(start)] {
+			if !compatible(m, mode) {
+				add(t)
+			}
+		}
+		for _, s := range lt.spans {
+			if !compatible(s.mode, mode) && bytes.Compare(s.start, start) <= 0 && bytes.Compare(start, s.end) < 0 {
+				add(s.txn)
+			}
+		}
+		return out
+	}
+	for k, holders := range lt.keys {
+		kb := []byte(k)
+		if bytes.Compare(start, kb) <= 0 && bytes.Compare(kb, end) < 0 {
+			for t, m := range holders {
+				if !compatible(m, mode) {
+					add(t)
+				}
+			}
+		}
+	}
+	for _, s := range lt.spans {
+		if !compatible(s.mode, mode) && bytes.Compare(s.start, end) < 0 && bytes.Compare(start, s.end) < 0 {
+			add(s.txn)
+		}
+	}
+	return out
+}
+
+// AcquireOptions describe one lock request.
+type AcquireOptions struct {
+	Txn  *txnpb.TxnMeta
+	Key  []byte
+	End  []byte // nil: lock Key alone; otherwise the span [Key, End)
+	Mode lockMode
+	// Timeout bounds the wait. Default: 5s.
+	Timeout time.Duration
+	// Valid, if set, is checked whenever the request wakes; its error (the
+	// lease moved) ends the wait.
+	Valid func() error
+}
+
+// Acquire takes a lock, waiting (or wounding younger holders) as needed,
+// and returns how long it waited.
+func (lt *LockTable) Acquire(ctx context.Context, o AcquireOptions) (time.Duration, error) {
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Second
+	}
+	id := string(o.Txn.Id)
+	start := truetime.Mono()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		lt.mu.Lock()
+		if err := lt.abortedErrorLocked(id); err != nil {
+			lt.mu.Unlock()
+			return truetime.Mono() - start, err
+		}
+		conflicts := lt.conflictsLocked(id, o.Key, o.End, o.Mode)
+		var waitFor string
+		for _, other := range conflicts {
+			h := lt.txns[other]
+			if h != nil && h.state == active && older(o.Txn, h.meta) {
+				lt.woundLocked(other, o.Txn.Id, o.Key)
+				continue
+			}
+			waitFor = other
+		}
+		if waitFor == "" {
+			lt.grantLocked(o)
+			lt.mu.Unlock()
+			return truetime.Mono() - start, nil
+		}
+		ch := lt.changed
+		lt.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(o.Timeout)
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return truetime.Mono() - start, &RetryableError{Txn: txnName(o.Txn.Id), OtherTxn: txnName([]byte(waitFor)), Key: o.Key,
+				Reason: fmt.Sprintf("lock wait timeout after %v", o.Timeout), Timeout: true}
+		case <-ctx.Done():
+			return truetime.Mono() - start, ctx.Err()
+		}
+		if o.Valid != nil {
+			if err := o.Valid(); err != nil {
+				return truetime.Mono() - start, err
+			}
+		}
+	}
+}
+
+func (lt *LockTable) grantLocked(o AcquireOptions) {
+	id := string(o.Txn.Id)
+	t := lt.txns[id]
+	if t == nil {
+		t = &txnLocks{meta: o.Txn, keys: map[string]lockMode{}}
+		lt.txns[id] = t
+	}
+	if o.End == nil {
+		k := string(o.Key)
+		if t.keys[k] >= o.Mode {
+			return
+		}
+		t.keys[k] = o.Mode
+		if lt.keys[k] == nil {
+			lt.keys[k] = map[string]lockMode{}
+		}
+		lt.keys[k][id] = o.Mode
+		return
+	}
+	lt.spans = append(lt.spans, &spanLock{txn: id, start: append([]byte(nil), o.Key...), end: append([]byte(nil), o.End...), mode: o.Mode})
+}
+
+// woundLocked aborts a transaction: its locks here go and its next request
+// here fails.
+func (lt *LockTable) woundLocked(id string, by, key []byte) {
+	lt.aborted[id] = abortMark{reason: "wounded by an older transaction", by: by, key: append([]byte(nil), key...), at: truetime.Mono()}
+	lt.releaseLocked(id, nil, nil)
+}
+
+// releaseLocked drops a transaction's locks inside [start, end) (all of
+// them if start is nil).
+func (lt *LockTable) releaseLocked(id string, start, end []byte) {
+	t := lt.txns[id]
+	in := func(k []byte) bool {
+		return start == nil || (bytes.Compare(start, k) <= 0 && bytes.Compare(k, end) < 0)
+	}
+	if t != nil {
+		for k := range t.keys {
+			if in([]byte(k)) {
+				delete(t.keys, k)
+				if h := lt.keys[k]; h != nil {
+					delete(h, id)
+					if len(h) == 0 {
+						delete(lt.keys, k)
+					}
+				}
+			}
+		}
+	}
+	kept := lt.spans[:0]
+	for _, s := range lt.spans {
+		if s.txn == id && in(s.start) {
+			continue
+		}
+		kept = append(kept, s)
+	}
+	for i := len(kept); i < len(lt.spans); i++ {
+		lt.spans[i] = nil
+	}
+	lt.spans = kept
+	if t != nil && len(t.keys) == 0 && !lt.hasSpansLocked(id) {
+		delete(lt.txns, id)
+	}
+	lt.notifyLocked()
+}
+
+func (lt *LockTable) hasSpansLocked(id string) bool {
+	for _, s := range lt.spans {
+		if s.txn == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Release drops a transaction's locks inside [start, end).
+func (lt *LockTable) Release(id, start, end []byte) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	lt.releaseLocked(string(id), start, end)
+}
+
+// SetState marks a transaction committing or prepared (no longer
+// woundable), failing if it was already wounded or aborted here.
+func (lt *LockTable) SetState(meta *txnpb.TxnMeta, s txnState) error {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	id := string(meta.Id)
+	if err := lt.abortedErrorLocked(id); err != nil {
+		return err
+	}
+	t := lt.txns[id]
+	if t == nil {
+		t = &txnLocks{meta: meta, keys: map[string]lockMode{}}
+		lt.txns[id] = t
+	}
+	t.state = s
+	return nil
+}
+
+// Abort marks a transaction aborted here and drops its locks in [start,
+// end) (all if start is nil).
+func (lt *LockTable) Abort(id []byte, reason string, start, end []byte) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	if _, ok := lt.aborted[string(id)]; !ok {
+		lt.aborted[string(id)] = abortMark{reason: reason, at: truetime.Mono()}
+	}
+	lt.releaseLocked(string(id), start, end)
+}
+
+// ResetSpan forgets every lock inside [start, end): the lease of the range
+// holding it moved. Transactions that held them and were not prepared are
+// aborted (their locks are gone); prepared ones are restored by whoever
+// holds the lease next.
+func (lt *LockTable) ResetSpan(start, end []byte, reason string) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	hit := map[string]bool{}
+	for k, holders := range lt.keys {
+		kb := []byte(k)
+		if bytes.Compare(start, kb) <= 0 && bytes.Compare(kb, end) < 0 {
+			for id := range holders {
+				hit[id] = true
+			}
+		}
+	}
+	for _, s := range lt.spans {
+		if bytes.Compare(start, s.start) <= 0 && bytes.Compare(s.start, end) < 0 {
+			hit[s.txn] = true
+		}
+	}
+	for id := range hit {
+		if t := lt.txns[id]; t == nil || t.state == active {
+			if _, ok := lt.aborted[id]; !ok {
+				lt.aborted[id] = abortMark{reason: reason, at: truetime.Mono()}
+			}
+		}
+		lt.releaseLocked(id, start, end)
+	}
+	lt.notifyLocked()
+}
+
+// Restore takes the locks of a prepared transaction (after a lease move or
+// a restart) without waiting: they were granted before.
+func (lt *LockTable) Restore(rec *txnpb.PreparedRecord) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	id := string(rec.Txn.Id)
+	delete(lt.aborted, id)
+	for _, w := range rec.Writes {
+		lt.grantLocked(AcquireOptions{Txn: rec.Txn, Key: w.Key, Mode: exclusive})
+	}
+	for _, s := range rec.Reads {
+		end := s.EndKey
+		if len(end) == 0 {
+			end = nil
+		}
+		lt.grantLocked(AcquireOptions{Txn: rec.Txn, Key: s.Key, End: end, Mode: shared})
+	}
+	lt.txns[id].state = prepared
+}
+
+// GC forgets abort marks older than age.
+func (lt *LockTable) GC(age time.Duration) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	now := truetime.Mono()
+	for id, m := range lt.aborted {
+		if now-m.at > age {
+			delete(lt.aborted, id)
+		}
+	}
+}
+
+// Describe lists the locks, for tests and debugging.
+func (lt *LockTable) Describe() string {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	var b bytes.Buffer
+	var keys []string
+	for k := range lt.keys {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	for _, k := range keys {
+		var hs []string
+		for id, m := range lt.keys[k] {
+			hs = append(hs, fmt.Sprintf("%s:%s", txnName([]byte(id)), m))
+		}
+		sortStrings(hs)
+		fmt.Fprintf(&b, "key %s: %v\n", storage.PrettyKey([]byte(k)), hs)
+	}
+	for _, s := range lt.spans {
+		fmt.Fprintf(&b, "span [%s, %s): %s:%s\n", storage.PrettyKey(s.start), storage.PrettyKey(s.end), txnName([]byte(s.txn)), s.mode)
+	}
+	return b.String()
+}
