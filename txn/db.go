@@ -27,7 +27,7 @@ type GatewayOptions struct {
 	// Router reaches the ranges. Required.
 	Router *ranges.Router
 	// Clock is the gateway's TrueTime. Required.
-	Clock truetime.Clock
+	Clock  truetime.Clock
 	Logger *slog.Logger
 	// LockTimeout is the default bound of a lock wait. Default: 5s.
 	LockTimeout time.Duration
