@@ -54,7 +54,8 @@
 //
 // # Goroutines and locks
 //
-// Lock order: Replica.raftMu, Replica.mu, Store.mu, Store.tickMu. A replica
+// Lock order: Replica.raftMu, Store.spanMu, Replica.mu, Store.mu,
+// Store.tickMu. A replica
 // is processed by one scheduler worker at a time, holding raftMu; only that
 // goroutine touches the RawNode and the raft log. Other goroutines (request
 // handlers, the transport) talk to a replica through fields under mu:

@@ -212,7 +212,13 @@ func (r *Replica) handleReadyLocked() error {
 func (r *Replica) leadershipChangedLocked(ss *raft.SoftState) {
 	st := r.raft.node.BasicStatus()
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	lost := false
+	defer func() {
+		r.mu.Unlock()
+		if lost {
+			r.store.observer.LeaseLost(r)
+		}
+	}()
 	wasLeader := r.mu.isLeader
 	r.mu.leader = ReplicaID(ss.Lead)
 	r.mu.term = st.GetTerm()
@@ -222,7 +228,7 @@ func (r *Replica) leadershipChangedLocked(ss *raft.SoftState) {
 		// but only the leader serves (doc.go).
 		r.mu.transferring = false
 		r.mu.leaseProposed = false
-		r.store.observer.LeaseLost(r)
+		lost = true
 	}
 	if r.mu.isLeader && !wasLeader {
 		r.mu.leaseProposed = false
@@ -250,12 +256,14 @@ func (r *Replica) sendMessagesLocked(msgs []*raftpb.Message) {
 // nodeForReplicaLocked maps a replica id of this range to its node.
 func (r *Replica) nodeForReplicaLocked(id ReplicaID) NodeID {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.mu.desc != nil {
-		if rd, ok := ReplicaByID(r.mu.desc, id); ok {
+	desc := r.mu.desc
+	r.mu.Unlock()
+	if desc != nil {
+		if rd, ok := ReplicaByID(desc, id); ok {
 			return NodeID(rd.NodeId)
 		}
 	}
+	// Not under r.mu: the store's lock comes after it.
 	return r.store.peerNode(r.rangeID, id)
 }
 

@@ -22,8 +22,8 @@ import (
 
 // Store is a node's replicas over its one engine. It owns the replicas, the
 // raft scheduler, and the goroutines that tick raft, close timestamps and
-// send node heartbeats. Lock order: Replica.raftMu, Replica.mu, Store.mu,
-// Store.tickMu.
+// send node heartbeats. Lock order: Replica.raftMu, Store.spanMu,
+// Replica.mu, Store.mu, Store.tickMu.
 type Store struct {
 	opts      StoreOptions
 	nodeID    NodeID
@@ -58,6 +58,8 @@ type Store struct {
 	}
 	tickMu  sync.Mutex
 	ticking map[RangeID]*Replica
+	// spanMu serializes rebuilds of the span index.
+	spanMu sync.Mutex
 
 	callHandler atomic.Pointer[CallHandler]
 
@@ -116,7 +118,7 @@ func NewStore(opts StoreOptions) (*Store, error) {
 		s.mu.replicas[id] = r
 		s.ticking[id] = r
 	}
-	s.rebuildSpanIndexLocked()
+	s.rebuildSpanIndex()
 	return s, nil
 }
 
@@ -338,27 +340,40 @@ func (s *Store) Metrics() Metrics {
 
 func (s *Store) clockUnsafe() string { return s.clock.Status().Unsafe }
 
-func (s *Store) rebuildSpanIndexLocked() {
-	s.mu.bySpan = s.mu.bySpan[:0]
+// rebuildSpanIndex recomputes the span index. The replicas' descriptors
+// are read without s.mu held (their lock comes first in the lock order).
+func (s *Store) rebuildSpanIndex() {
+	// One rebuild at a time, so that an older view never replaces a newer.
+	s.spanMu.Lock()
+	defer s.spanMu.Unlock()
+	s.mu.RLock()
+	rs := make([]*Replica, 0, len(s.mu.replicas))
 	for _, r := range s.mu.replicas {
+		rs = append(rs, r)
+	}
+	s.mu.RUnlock()
+	idx := make([]spanEntry, 0, len(rs))
+	for _, r := range rs {
 		if d := r.Desc(); d != nil {
-			s.mu.bySpan = append(s.mu.bySpan, spanEntry{start: d.StartKey, end: d.EndKey, r: r})
+			idx = append(idx, spanEntry{start: d.StartKey, end: d.EndKey, r: r})
 		}
 	}
-	sort.Slice(s.mu.bySpan, func(i, j int) bool {
-		return bytes.Compare(s.mu.bySpan[i].start, s.mu.bySpan[j].start) < 0
-	})
+	sort.Slice(idx, func(i, j int) bool { return bytes.Compare(idx[i].start, idx[j].start) < 0 })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Keep only replicas still current.
+	kept := idx[:0]
+	for _, e := range idx {
+		if s.mu.replicas[e.r.rangeID] == e.r {
+			kept = append(kept, e)
+		}
+	}
+	s.mu.bySpan = kept
 }
 
 // replicaInitialized refreshes the span index after a replica's descriptor
 // changed.
-func (s *Store) replicaInitialized(r *Replica) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.replicas[r.rangeID] == r {
-		s.rebuildSpanIndexLocked()
-	}
-}
+func (s *Store) replicaInitialized(*Replica) { s.rebuildSpanIndex() }
 
 func (s *Store) setTicking(r *Replica, on bool) {
 	s.tickMu.Lock()

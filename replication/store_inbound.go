@@ -259,8 +259,8 @@ func (s *Store) removeReplicaLocked(r *Replica, desc *RangeDescriptor) {
 	if s.mu.replicas[r.rangeID] == r {
 		delete(s.mu.replicas, r.rangeID)
 	}
-	s.rebuildSpanIndexLocked()
 	s.mu.Unlock()
+	s.rebuildSpanIndex()
 	s.setTicking(r, false)
 	s.observer.ReplicaRemoved(r)
 	s.logger.Info("replica removed", "range", r.rangeID, "replica", r.replicaID)
@@ -348,8 +348,8 @@ func (s *Store) splitApplied(left *Replica, right *RangeDescriptor, locked *Repl
 	r.mu.Unlock()
 	s.mu.Lock()
 	s.mu.replicas[rightID] = r
-	s.rebuildSpanIndexLocked()
 	s.mu.Unlock()
+	s.rebuildSpanIndex()
 	s.setTicking(r, true)
 	s.scheduler.enqueue(rightID)
 	s.observer.RangeSplit(left, r)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -79,6 +80,8 @@ func (n *Node) HandleCall(ctx context.Context, from replication.NodeID, method s
 		return n.handleSetPlacement(ctx, payload)
 	case MethodDecommission:
 		return n.handleDecommission(ctx, payload)
+	case MethodClock:
+		return json.Marshal(n.cfg.Clock.Status())
 	}
 	n.mu.Lock()
 	h := n.mu.handlers[method]

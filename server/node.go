@@ -21,6 +21,7 @@ import (
 	"github.com/meridiandb/meridian/ranges/rangespb"
 	"github.com/meridiandb/meridian/replication"
 	"github.com/meridiandb/meridian/replication/replicationpb"
+	"github.com/meridiandb/meridian/sql/wire"
 	"github.com/meridiandb/meridian/storage"
 	"github.com/meridiandb/meridian/txn"
 )
@@ -50,6 +51,7 @@ type Node struct {
 	placement *ranges.PlacementCache
 	txnPart   *txn.Participant
 	gateway   *txn.Gateway
+	sqlServer *wire.Server
 
 	mu struct {
 		sync.Mutex
@@ -315,7 +317,7 @@ func (n *Node) startServices(ctx context.Context) error {
 	if err := n.startHTTP(); err != nil {
 		return err
 	}
-	return nil
+	return n.startSQL(ctx)
 }
 
 // noServe keeps the store from taking over the transport's handler: the
@@ -326,7 +328,7 @@ func (noServe) Serve(replication.Handler) {}
 
 func (n *Node) descriptor() *rangespb.NodeDescriptor {
 	return &rangespb.NodeDescriptor{
-		NodeId: uint64(n.NodeID()), Address: n.advertise(), SqlAddress: n.cfg.SQLAddr,
+		NodeId: uint64(n.NodeID()), Address: n.advertise(), SqlAddress: n.SQLAddr(),
 		HttpAddress: n.httpAddr(), Locality: n.cfg.Locality, ClusterId: n.ClusterID(),
 	}
 }
@@ -381,6 +383,9 @@ func (n *Node) Stop() {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			_ = n.httpServer.Shutdown(ctx)
 			cancel()
+		}
+		if n.sqlServer != nil {
+			_ = n.sqlServer.Close()
 		}
 		n.wg.Wait()
 		if n.gateway != nil {

@@ -29,6 +29,8 @@ type ClusterOptions struct {
 	Node Config
 	// Logger. Default: discard.
 	Logger *slog.Logger
+	// SQL serves SQL on every node (on 127.0.0.1, a free port).
+	SQL bool
 }
 
 // Cluster is an in-process cluster of nodes with in-memory stores, for
@@ -80,6 +82,9 @@ func (c *Cluster) config(i int) Config {
 	cfg.FS = c.fs[i-1]
 	cfg.StoreDir = fmt.Sprintf("n%d", i)
 	cfg.ListenAddr = fmt.Sprintf("n%d", i)
+	if c.opts.SQL {
+		cfg.SQLAddr = "127.0.0.1:0"
+	}
 	cfg.Clock = c.opts.Clock(i)
 	cfg.Logger = c.opts.Logger.With("n", i)
 	if c.opts.Locality != nil {
