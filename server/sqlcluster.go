@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"time"
 
-	msql "github.com/meridiandb/meridian/sql"
 	"github.com/meridiandb/meridian/ranges"
 	"github.com/meridiandb/meridian/ranges/rangespb"
 	"github.com/meridiandb/meridian/replication"
+	msql "github.com/meridiandb/meridian/sql"
 	"github.com/meridiandb/meridian/sql/wire"
 	"github.com/meridiandb/meridian/truetime"
 	"github.com/meridiandb/meridian/txn"
