@@ -208,7 +208,7 @@ func (a *Allocator) Process(ctx context.Context, r *replication.Replica, rebalan
 		}
 		var under []NodeInfo
 		for _, c := range candidates() {
-			if a.under(float64(c.Replicas), meanReplicas) && a.keepsRegions(pol, voters, v, c, nodes) {
+			if a.under(float64(c.Replicas), meanReplicas) && a.keepsRegions(pol, voters, v, c, nodes) && a.keepsDiversity(voters, v, c, nodes) {
 				under = append(under, c)
 			}
 		}
@@ -270,6 +270,20 @@ func (a *Allocator) keepsRegions(pol *rangespb.PlacementPolicy, voters []replica
 	return true
 }
 
+// keepsDiversity reports whether replacing from by to keeps the number of
+// distinct regions among the voters.
+func (a *Allocator) keepsDiversity(voters []replication.NodeID, from replication.NodeID, to NodeInfo, nodes map[replication.NodeID]NodeInfo) bool {
+	if to.region() == nodes[from].region() {
+		return true
+	}
+	for _, v := range voters {
+		if v != from && nodes[v].region() == to.region() {
+			return false
+		}
+	}
+	return true
+}
+
 // bestTarget picks the candidate that adds the most diversity (a new
 // region, then a new zone) and holds the fewest replicas.
 func (a *Allocator) bestTarget(cands []NodeInfo, voters []replication.NodeID, nodes map[replication.NodeID]NodeInfo, pol *rangespb.PlacementPolicy) (replication.NodeID, bool) {
@@ -302,16 +316,12 @@ func (a *Allocator) bestTarget(cands []NodeInfo, voters []replication.NodeID, no
 }
 
 // worstVoter picks the voter to remove: one on a bad node first, then one
-// whose region is crowded (and not needed by the policy), then the one on
+// whose region holds another voter (so diversity is kept), then the one on
 // the fullest node.
 func (a *Allocator) worstVoter(voters []replication.NodeID, nodes map[replication.NodeID]NodeInfo, pol *rangespb.PlacementPolicy, bad func(replication.NodeID) bool) replication.NodeID {
 	regions := map[string]int{}
 	for _, v := range voters {
 		regions[nodes[v].region()]++
-	}
-	required := map[string]bool{}
-	for _, r := range pol.Regions {
-		required[r] = true
 	}
 	type scored struct {
 		id                     replication.NodeID
@@ -323,9 +333,10 @@ func (a *Allocator) worstVoter(voters []replication.NodeID, nodes map[replicatio
 		if bad(v) {
 			x.bad = 1
 		}
-		reg := nodes[v].region()
-		if regions[reg] > 1 || !required[reg] {
-			x.crowded = regions[reg]
+		// Removing a voter whose region has another keeps diversity (and a
+		// required region covered).
+		if reg := nodes[v].region(); regions[reg] > 1 {
+			x.crowded = 1
 		}
 		s = append(s, x)
 	}

@@ -179,8 +179,9 @@ func (a *applier) applyCommand(cmd *Command) error {
 		if err := putProto(a.b, storage.RangeLocalKey(uint64(r.rangeID), storage.SuffixLease, nil), next); err != nil {
 			return err
 		}
+		extension := next.Sequence == a.lease.GetSequence()
 		a.lease = next
-		a.after = append(a.after, func() { r.leaseAppliedLocked(next) })
+		a.after = append(a.after, func() { r.leaseAppliedLocked(next, extension) })
 		return nil
 	case cmd.Split != nil:
 		return a.applySplit(cmd.Split)

@@ -164,8 +164,10 @@ func (r *Replica) requestLeaseLocked(now truetime.Interval) {
 	})
 }
 
-// leaseAppliedLocked runs on the worker after a lease change applied.
-func (r *Replica) leaseAppliedLocked(l *Lease) {
+// leaseAppliedLocked runs on the worker after a lease change applied. An
+// extension is the same lease lasting longer: observers hear only of new
+// leases.
+func (r *Replica) leaseAppliedLocked(l *Lease, extension bool) {
 	r.mu.Lock()
 	mine := l.GetHolder().GetReplicaId() == uint64(r.replicaID)
 	if !mine {
@@ -174,7 +176,9 @@ func (r *Replica) leaseAppliedLocked(l *Lease) {
 	leader := r.mu.isLeader
 	r.mu.Unlock()
 	if mine {
-		r.store.observer.LeaseAcquired(r, l)
+		if !extension {
+			r.store.observer.LeaseAcquired(r, l)
+		}
 		if !leader {
 			// The lease came to us by transfer: take the leadership too.
 			r.raft.node.TransferLeader(uint64(r.replicaID))

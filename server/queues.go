@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/meridiandb/meridian/ranges"
+	"github.com/meridiandb/meridian/ranges/gossip"
 	"github.com/meridiandb/meridian/ranges/rangespb"
 	"github.com/meridiandb/meridian/replication"
 )
@@ -108,7 +110,8 @@ func (n *Node) Draining() bool {
 }
 
 // Drain moves the node's leases to other nodes (it announces it is
-// draining, so none come back) and returns once it holds none or ctx ends.
+// draining, so none come back) and returns once it holds none, or none can
+// move (every other replica's node is down or draining too), or ctx ends.
 func (n *Node) Drain(ctx context.Context) error {
 	n.mu.Lock()
 	n.mu.draining = true
@@ -116,16 +119,23 @@ func (n *Node) Drain(ctx context.Context) error {
 	if !n.started() {
 		return nil
 	}
+	// Let the others hear that this node drains before handing them leases.
+	n.gossip.PublishProto(gossip.LivenessKey(n.NodeID()), n.liveness())
 	for {
-		held := 0
+		held, moved := 0, 0
 		for _, r := range n.store.Replicas() {
 			if !r.IsLeaseholder() {
 				continue
 			}
 			held++
-			n.transferAway(ctx, r)
+			if n.transferAway(ctx, r) {
+				moved++
+			}
 		}
-		if held == 0 {
+		if held == 0 || moved == 0 {
+			if held > 0 {
+				return fmt.Errorf("drain: %d leases have no live, undrained replica to go to", held)
+			}
 			return nil
 		}
 		t := time.NewTimer(100 * time.Millisecond)
@@ -138,21 +148,27 @@ func (n *Node) Drain(ctx context.Context) error {
 	}
 }
 
-func (n *Node) transferAway(ctx context.Context, r *replication.Replica) {
+// transferAway moves r's lease to a live replica on a node that is not
+// draining, and reports whether it did.
+func (n *Node) transferAway(ctx context.Context, r *replication.Replica) bool {
 	d := r.Desc()
 	if d == nil {
-		return
+		return false
 	}
 	for _, rd := range d.Replicas {
 		target := replication.NodeID(rd.NodeId)
 		if target == n.NodeID() || rd.Type != 0 || !n.gossip.NodeLive(target) {
 			continue
 		}
+		if l, _, ok := n.gossip.Liveness(target); ok && l.Draining {
+			continue
+		}
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		err := r.TransferLease(cctx, target)
 		cancel()
 		if err == nil {
-			return
+			return true
 		}
 	}
+	return false
 }

@@ -335,10 +335,12 @@ func (lt *LockTable) Abort(id []byte, reason string, start, end []byte) {
 	lt.releaseLocked(string(id), start, end)
 }
 
-// ResetSpan forgets every lock inside [start, end): the lease of the range
-// holding it moved. Transactions that held them and were not prepared are
-// aborted (their locks are gone); prepared ones are restored by whoever
-// holds the lease next.
+// ResetSpan forgets the locks inside [start, end) of transactions that are
+// still active (not committing or prepared): the lease of the range holding
+// them moved or the leader changed, so their locks are void; they are
+// aborted. Committing transactions keep theirs until their commit's
+// proposal is settled; prepared ones keep theirs (whoever serves the lease
+// next restores them from their records).
 func (lt *LockTable) ResetSpan(start, end []byte, reason string) {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
@@ -357,10 +359,11 @@ func (lt *LockTable) ResetSpan(start, end []byte, reason string) {
 		}
 	}
 	for id := range hit {
-		if t := lt.txns[id]; t == nil || t.state == active {
-			if _, ok := lt.aborted[id]; !ok {
-				lt.aborted[id] = abortMark{reason: reason, at: truetime.Mono()}
-			}
+		if t := lt.txns[id]; t != nil && t.state != active {
+			continue
+		}
+		if _, ok := lt.aborted[id]; !ok {
+			lt.aborted[id] = abortMark{reason: reason, at: truetime.Mono()}
 		}
 		lt.releaseLocked(id, start, end)
 	}

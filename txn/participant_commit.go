@@ -2,8 +2,10 @@ package txn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -107,17 +109,22 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 		rec, _ := proto.Marshal(&txnpb.Decision{Committed: true, CommitTs: int64(w.TS)})
 		wb.Local = append(wb.Local, &replication.LocalWrite{Key: decisionKey(r.RangeID(), in.Txn.Id), Value: rec})
 	}
+	// From here the commit runs to its end even if the gateway goes away:
+	// its locks must be held until the proposal's fate is known.
+	pctx, cancel := detached(ctx)
+	defer cancel()
 	start := truetime.Mono()
-	if err := r.ProposeWrite(ctx, w, wb); err != nil {
+	if err := r.ProposeWrite(pctx, w, wb); err != nil {
+		p.proposalFailed(r, in.Txn.Id, err)
 		return nil, err
 	}
 	tm.RaftNanos = int64(truetime.Mono() - start)
-	cw, err := p.commitWait(ctx, w.TS)
+	cw, err := p.commitWait(pctx, w.TS)
 	tm.CommitWaitNanos = int64(cw)
+	p.releaseRange(r, in.Txn.Id)
 	if err != nil {
 		return nil, err
 	}
-	p.releaseRange(r, in.Txn.Id)
 	return &txnpb.CommitResponse{CommitTs: int64(w.TS), Timings: tm}, nil
 }
 
@@ -149,12 +156,34 @@ func (p *Participant) prepare(ctx context.Context, r *replication.Replica, in *t
 	}
 	rec, _ := proto.Marshal(&txnpb.PreparedRecord{Txn: in.Txn, Writes: in.Writes, Reads: in.Reads, CoordinatorKey: in.CoordinatorKey})
 	wb := &replication.WriteBatch{Prepared: []*replication.PreparedChange{{TxnId: in.Txn.Id, PrepareTs: int64(w.TS), Record: rec}}}
+	pctx, cancel := detached(ctx)
+	defer cancel()
 	start := truetime.Mono()
-	if err := r.ProposeWrite(ctx, w, wb); err != nil {
+	if err := r.ProposeWrite(pctx, w, wb); err != nil {
+		p.proposalFailed(r, in.Txn.Id, err)
 		return nil, err
 	}
 	tm.RaftNanos = int64(truetime.Mono() - start)
 	return &txnpb.PrepareResponse{PrepareTs: int64(w.TS), Timings: tm}, nil
+}
+
+// detached returns a context for a proposal that must be seen through even
+// if the request's caller goes away.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+// proposalFailed releases a transaction's locks on this range after its
+// commit or prepare proposal definitely did not apply; when the outcome is
+// unknown they stay (releasing them could let another transaction read
+// around a write that still applies).
+func (p *Participant) proposalFailed(r *replication.Replica, txnID []byte, err error) {
+	if errors.Is(err, replication.ErrAmbiguousResult) {
+		return
+	}
+	if d := r.Desc(); d != nil {
+		p.locks.Abort(txnID, "its commit failed: "+err.Error(), d.StartKey, d.EndKey)
+	}
 }
 
 // resolve applies a prepared transaction's outcome here.

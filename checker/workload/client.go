@@ -56,15 +56,17 @@ func table(o Options, key int64) string {
 type client struct {
 	r    *runner
 	id   int64
+	db   *sql.DB
 	conn *sql.Conn
 }
 
 func (r *runner) newClient(ctx context.Context, id int64) (*client, error) {
-	conn, err := r.db.Conn(ctx)
+	db := r.dbs[int(id)%len(r.dbs)]
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("workload: process %d: %w", id, err)
 	}
-	return &client{r: r, id: id, conn: conn}, nil
+	return &client{r: r, id: id, db: db, conn: conn}, nil
 }
 
 // run runs t as one transaction and records its invocation and completion.
@@ -86,7 +88,7 @@ func (c *client) run(ctx context.Context, t Txn) error {
 	if typ == history.Info {
 		c.id += int64(o.Concurrency)
 	}
-	conn, err := c.r.db.Conn(context.WithoutCancel(ctx))
+	conn, err := c.db.Conn(context.WithoutCancel(ctx))
 	if err != nil {
 		return fmt.Errorf("workload: process %d: %w", c.id, err)
 	}

@@ -82,6 +82,16 @@ func Setup(ctx context.Context, db *sql.DB, opts Options) error {
 // non-nil only if a client could not get a connection, a bank's setup
 // transaction did not commit, or out failed.
 func Run(ctx context.Context, db *sql.DB, out io.Writer, opts Options) (Stats, error) {
+	return RunMulti(ctx, []*sql.DB{db}, out, opts)
+}
+
+// RunMulti is Run with the clients spread over several databases (the
+// nodes of a cluster): client i uses dbs[i mod len(dbs)]. One history is
+// written, in the order the clients observed events.
+func RunMulti(ctx context.Context, dbs []*sql.DB, out io.Writer, opts Options) (Stats, error) {
+	if len(dbs) == 0 {
+		return Stats{}, errors.New("workload: no database")
+	}
 	opts = opts.withDefaults()
 	if opts.Rand == nil || opts.Clock == nil {
 		return Stats{}, errors.New("workload: Options.Rand and Options.Clock are required")
@@ -89,7 +99,7 @@ func Run(ctx context.Context, db *sql.DB, out io.Writer, opts Options) (Stats, e
 	if opts.Kind == Bank && opts.Gen.Accounts < 2 {
 		return Stats{}, errors.New("workload: a bank needs at least 2 accounts")
 	}
-	r := &runner{db: db, opts: opts, hw: history.NewWriter(out, opts.Clock), gen: NewGenerator(opts.Kind, opts.Rand, opts.Gen)}
+	r := &runner{dbs: dbs, opts: opts, hw: history.NewWriter(out, opts.Clock), gen: NewGenerator(opts.Kind, opts.Rand, opts.Gen)}
 	clients := make([]*client, opts.Concurrency)
 	for i := range clients {
 		c, err := r.newClient(ctx, int64(i))
@@ -150,7 +160,7 @@ func (r *runner) stats() Stats {
 
 // runner is shared by a run's clients.
 type runner struct {
-	db   *sql.DB
+	dbs  []*sql.DB
 	opts Options
 	hw   *history.Writer
 	gen  Generator

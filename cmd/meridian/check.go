@@ -26,6 +26,7 @@ func newCheckCmd() *cobra.Command {
 		shown                   int
 		bankTotal               int64
 		linTimeout              time.Duration
+		run                     runFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "check --history FILE",
@@ -38,19 +39,30 @@ duplicate elements, incompatible orders, internal inconsistency, commit
 timestamps that contradict real time or the reads, per-key register
 linearizability and the bank invariant.
 
+With --nodes N, it first runs the --workload through the transaction API on
+an in-process cluster (simulated regions, clocks and --nemesis faults) and
+checks the history it recorded; with --host H:P[,H:P…], it runs the SQL
+workload against a running cluster.
+
 Exit status: 0 valid, 1 anomalies found, 2 unusable input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if path == "" {
-				return withExitCode(checkExitUnusable, errors.New("--history is required"))
-			}
 			w, err := checker.ParseWorkload(workload)
 			if err != nil {
 				return withExitCode(checkExitUnusable, err)
 			}
-			h, err := readHistory(cmd, path)
-			if err != nil {
-				return withExitCode(checkExitUnusable, err)
+			var h *history.History
+			switch {
+			case run.nodes > 0 || run.hosts != "":
+				if h, path, err = run.record(cmd, workload); err != nil {
+					return err
+				}
+			case path == "":
+				return withExitCode(checkExitUnusable, errors.New("--history FILE is required (or --nodes N to run a workload in process, or --host H:P to run one against a cluster)"))
+			default:
+				if h, err = readHistory(cmd, path); err != nil {
+					return withExitCode(checkExitUnusable, err)
+				}
 			}
 			res, err := checker.Check(h, checker.Options{
 				Workload: w, BankTotal: bankTotal, LinearizabilityTimeout: linTimeout,
@@ -88,6 +100,7 @@ Exit status: 0 valid, 1 anomalies found, 2 unusable input.`,
 	f.IntVar(&shown, "show", 5, "anomalies shown per type in the text report (0: all kept)")
 	f.Int64Var(&bankTotal, "bank-total", 0, "expected total balance of a bank history (0: infer from its setup)")
 	f.DurationVar(&linTimeout, "linearizability-timeout", 10*time.Second, "bound on porcupine's search per key (negative: skip)")
+	run.register(cmd)
 	return cmd
 }
 

@@ -384,3 +384,6 @@ func (g *Gossip) Decommissioning(id replication.NodeID) bool {
 	in := g.mu.infos[decomKey(id)]
 	return in != nil && len(in.Value) == 1 && in.Value[0] == 1
 }
+
+// LivenessKey is the gossip key of a node's liveness.
+func LivenessKey(id replication.NodeID) string { return livenessKey(id) }

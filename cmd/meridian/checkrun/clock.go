@@ -1,0 +1,5 @@
+package checkrun
+
+import "github.com/meridiandb/meridian/truetime"
+
+func nowNanos() int64 { return int64(truetime.Mono()) }
