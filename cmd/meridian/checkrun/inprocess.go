@@ -104,8 +104,10 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 	cfg.Store.LeaseDuration = 2 * time.Second
 	c, err := server.StartCluster(ctx, server.ClusterOptions{
 		Nodes: o.Nodes, Network: net, Node: cfg,
-		Locality: func(i int) *rangespb.Locality { return &rangespb.Locality{Region: "r" + strconv.Itoa(region(i)), Zone: "z" + strconv.Itoa(i)} },
-		Clock:    func(i int) truetime.Clock { return clocks[i] },
+		Locality: func(i int) *rangespb.Locality {
+			return &rangespb.Locality{Region: "r" + strconv.Itoa(region(i)), Zone: "z" + strconv.Itoa(i)}
+		},
+		Clock: func(i int) truetime.Clock { return clocks[i] },
 	})
 	if err != nil {
 		return Stats{}, err

@@ -76,4 +76,3 @@ func RunSQL(ctx context.Context, o SQLOptions) (Stats, error) {
 	wopts.Concurrency = o.Concurrency
 	return workload.RunMulti(wctx, dbs, o.History, wopts)
 }
-
