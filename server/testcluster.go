@@ -31,6 +31,9 @@ type ClusterOptions struct {
 	Logger *slog.Logger
 	// SQL serves SQL on every node (on 127.0.0.1, a free port).
 	SQL bool
+	// SQLAddr, with SQL, returns node i's SQL address. Default:
+	// 127.0.0.1:0.
+	SQLAddr func(i int) string
 }
 
 // Cluster is an in-process cluster of nodes with in-memory stores, for
@@ -84,6 +87,9 @@ func (c *Cluster) config(i int) Config {
 	cfg.ListenAddr = fmt.Sprintf("n%d", i)
 	if c.opts.SQL {
 		cfg.SQLAddr = "127.0.0.1:0"
+		if c.opts.SQLAddr != nil {
+			cfg.SQLAddr = c.opts.SQLAddr(i)
+		}
 	}
 	cfg.Clock = c.opts.Clock(i)
 	cfg.Logger = c.opts.Logger.With("n", i)

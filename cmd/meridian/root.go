@@ -39,7 +39,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd())
-	root.AddCommand(newStartCmd(), newInitCmd(), newNodeCmd())
+	root.AddCommand(newDemoCmd(), newStartCmd(), newInitCmd(), newNodeCmd())
 	root.AddCommand(newDebugCmd())
 	root.AddCommand(newCheckCmd())
 	root.AddCommand(newSQLCmd())
