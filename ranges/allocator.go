@@ -10,6 +10,7 @@ import (
 	"github.com/meridiandb/meridian/ranges/rangespb"
 	"github.com/meridiandb/meridian/replication"
 	"github.com/meridiandb/meridian/replication/replicationpb"
+	"github.com/meridiandb/meridian/truetime"
 )
 
 // NodeInfo is what the allocator knows of a node.
@@ -57,6 +58,10 @@ type AllocatorOptions struct {
 	// or lease count exceeds (falls below) the mean by this fraction, and
 	// by at least one. Default: 0.1.
 	RebalanceThreshold float64
+	// LeaseBalanceCooldown spaces the lease transfers made for balance, so
+	// that the counts other nodes gossip catch up before the next one.
+	// Default: 1s.
+	LeaseBalanceCooldown time.Duration
 }
 
 // Allocator keeps the ranges this node leads placed well: the replica count
@@ -68,6 +73,9 @@ type Allocator struct {
 	view   ClusterView
 	opts   AllocatorOptions
 	logger *slog.Logger
+	// lastBalance is when this node last moved a lease for balance
+	// (truetime.Mono); only the queue's goroutine uses it.
+	lastBalance time.Duration
 }
 
 // NewAllocator returns an allocator.
@@ -77,6 +85,9 @@ func NewAllocator(s *replication.Store, view ClusterView, o AllocatorOptions, lo
 	}
 	if o.RebalanceThreshold == 0 {
 		o.RebalanceThreshold = 0.1
+	}
+	if o.LeaseBalanceCooldown == 0 {
+		o.LeaseBalanceCooldown = time.Second
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -104,6 +115,10 @@ func (a *Allocator) Process(ctx context.Context, r *replication.Replica, rebalan
 	nodes := map[replication.NodeID]NodeInfo{}
 	var usable []NodeInfo
 	for _, n := range a.view.Nodes() {
+		if n.ID == a.store.NodeID() {
+			// This node's own counts are known first hand, not from gossip.
+			n.Replicas, n.Leases = a.localCounts()
+		}
 		nodes[n.ID] = n
 		if n.usable() {
 			usable = append(usable, n)
@@ -216,8 +231,8 @@ func (a *Allocator) Process(ctx context.Context, r *replication.Replica, rebalan
 			return a.change(ctx, r, desc, replication.AddLearner, c, fmt.Sprintf("rebalancing from n%d (%d replicas, mean %.1f)", v, nodes[v].Replicas, meanReplicas))
 		}
 	}
-	// 6. Lease balance.
-	if a.over(float64(nodes[me].Leases), meanLeases) {
+	// 6. Lease balance, one transfer per cooldown.
+	if a.over(float64(nodes[me].Leases), meanLeases) && truetime.Mono()-a.lastBalance > a.opts.LeaseBalanceCooldown {
 		for _, v := range voters {
 			n := nodes[v]
 			if v != me && n.usable() && a.under(float64(n.Leases), meanLeases) && (pol.LeaderRegion == "" || n.region() == pol.LeaderRegion) {
@@ -227,11 +242,26 @@ func (a *Allocator) Process(ctx context.Context, r *replication.Replica, rebalan
 				if err := r.TransferLease(ctx, v); err != nil {
 					return Change{}, err
 				}
+				a.lastBalance = truetime.Mono()
 				return Change{Kind: "transfer-lease", Node: v, Reason: fmt.Sprintf("balancing leases (%d here, mean %.1f)", nodes[me].Leases, meanLeases)}, nil
 			}
 		}
 	}
 	return Change{}, nil
+}
+
+// localCounts counts this store's initialized replicas and the leases it
+// holds.
+func (a *Allocator) localCounts() (replicas, leases int) {
+	for _, r := range a.store.Replicas() {
+		if r.IsInitialized() {
+			replicas++
+			if r.HoldsLease() {
+				leases++
+			}
+		}
+	}
+	return replicas, leases
 }
 
 func (a *Allocator) means(usable []NodeInfo) (replicas, leases float64) {

@@ -64,7 +64,25 @@ func (r *Replica) EnsureLease(ctx context.Context) (*Lease, error) {
 		if r.mu.quiesced {
 			r.unquiesceLocked()
 		}
-		if !r.mu.isLeader || r.mu.desc == nil {
+		if r.mu.desc == nil {
+			err := r.notLeaseholderLocked("not initialized")
+			r.mu.Unlock()
+			return nil, err
+		}
+		if !r.mu.isLeader {
+			l := r.mu.lease
+			if l.GetHolder().GetReplicaId() == uint64(r.replicaID) && now.Latest < truetime.Timestamp(l.Expiration) {
+				// We hold the lease (it came by transfer) but raft has not
+				// followed yet: ask for the leadership and wait for it.
+				r.mu.transferTo = r.replicaID
+				changed := r.changedLocked()
+				r.mu.Unlock()
+				r.store.scheduler.enqueue(r.rangeID)
+				if err := r.waitChange(ctx, changed, 0, now); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			err := r.notLeaseholderLocked("not the raft leader")
 			r.mu.Unlock()
 			return nil, err
@@ -84,8 +102,15 @@ func (r *Replica) EnsureLease(ctx context.Context) (*Lease, error) {
 			r.mu.Unlock()
 			return out, nil
 		}
+		if !mine && l.GetHolder() != nil && now.Earliest <= truetime.Timestamp(l.Expiration) {
+			// Another replica's lease may still be in force: it serves (a
+			// transfer handed it the lease and raft leadership follows).
+			err := r.notLeaseholderLocked("another replica holds the lease")
+			r.mu.Unlock()
+			return nil, err
+		}
 		if !(mine && now.Latest < truetime.Timestamp(l.Expiration)) {
-			// Expired, someone else's, or about to expire: ask for a new one.
+			// Expired, or ours and about to expire: ask for a new one.
 			r.requestLeaseLocked(now)
 		}
 		changed := r.changedLocked()

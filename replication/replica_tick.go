@@ -92,8 +92,12 @@ func (r *Replica) maybeQuiesceLocked() bool {
 // quiesceFollowerLocked stops a follower that is caught up with the
 // quiescing leader's term and commit. Called on the worker.
 func (r *Replica) quiesceFollowerLocked(q *replicationpb.Quiesce) {
+	// A follower of the same term stops ticking even if it has not learned
+	// the latest commit index yet: the leader quiesces only once every
+	// follower acknowledged its last entry, and the next message wakes it.
+	// A follower left ticking under a silent leader would call elections.
 	st := r.raft.node.BasicStatus()
-	if st.RaftState != raft.StateFollower || st.GetTerm() != q.Term || st.GetCommit() != q.Commit {
+	if st.RaftState != raft.StateFollower || st.GetTerm() != q.Term {
 		return
 	}
 	r.mu.Lock()

@@ -52,6 +52,9 @@ type Config struct {
 	// TxnKnobs alter the transaction protocol for tests and demonstrations
 	// (never settable from `meridian start`).
 	TxnKnobs txn.TestingKnobs
+	// TxnRecoveryAge: transactions prepared here longer than this ask their
+	// coordinator for the outcome. Default: the transaction layer's (5s).
+	TxnRecoveryAge time.Duration
 
 	// Testing seams: an in-process cluster supplies its own transport and
 	// filesystem and assigns node ids itself.

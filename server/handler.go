@@ -28,10 +28,17 @@ const (
 	MethodLocalSetDecom = "admin.local-decommission"
 )
 
-var errNotStarted = errors.New("node is starting: not part of an initialized cluster yet")
+var (
+	errNotStarted = errors.New("node is starting: not part of an initialized cluster yet")
+	errStopping   = errors.New("node is stopping")
+)
 
 // HandleRaft implements replication.Handler.
 func (n *Node) HandleRaft(b *replicationpb.RaftBatch) {
+	if !n.enter() {
+		return
+	}
+	defer n.exit()
 	if s := n.store; s != nil && n.started() {
 		s.HandleRaft(b)
 	}
@@ -39,6 +46,10 @@ func (n *Node) HandleRaft(b *replicationpb.RaftBatch) {
 
 // HandleSnapshot implements replication.Handler.
 func (n *Node) HandleSnapshot(ctx context.Context, h *replicationpb.SnapshotHeader, recv func() ([]*replicationpb.KeyValue, error)) error {
+	if !n.enter() {
+		return errStopping
+	}
+	defer n.exit()
 	if !n.started() {
 		return errNotStarted
 	}
@@ -48,6 +59,10 @@ func (n *Node) HandleSnapshot(ctx context.Context, h *replicationpb.SnapshotHead
 // HandleCall implements replication.Handler: it dispatches the methods of
 // every layer.
 func (n *Node) HandleCall(ctx context.Context, from replication.NodeID, method string, payload []byte) ([]byte, error) {
+	if !n.enter() {
+		return nil, errStopping
+	}
+	defer n.exit()
 	switch method {
 	case MethodInit:
 		return n.handleInit(ctx, payload)

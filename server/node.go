@@ -74,6 +74,12 @@ type Node struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+	// calls counts inbound requests being served; Stop waits for them
+	// before closing the store.
+	calls sync.WaitGroup
+	// callMu guards stopping against calls entering.
+	callMu   sync.RWMutex
+	stopping bool
 }
 
 // NewNode opens the store and starts listening; Start does the rest.
@@ -149,6 +155,10 @@ func (n *Node) ClusterID() string {
 
 // Router returns the node's router (nil before Start).
 func (n *Node) Router() *ranges.Router { return n.router }
+
+// TxnParticipant returns the node's transaction participant (nil before
+// Start).
+func (n *Node) TxnParticipant() *txn.Participant { return n.txnPart }
 
 // TxnDB returns the node's transaction gateway (nil before Start).
 func (n *Node) TxnDB() *txn.Gateway { return n.gateway }
@@ -299,7 +309,8 @@ func (n *Node) startServices(ctx context.Context) error {
 	n.eval.Splitter = n.splitter
 	n.placement = ranges.NewPlacementCache(n.router)
 	n.allocator = ranges.NewAllocator(s, clusterView{n}, ranges.AllocatorOptions{DeadTimeout: n.cfg.DeadTimeout}, n.logger)
-	n.txnPart = txn.NewParticipant(txn.ParticipantOptions{Store: s, Router: n.router, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs})
+	n.txnPart = txn.NewParticipant(txn.ParticipantOptions{Store: s, Router: n.router, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs,
+		RecoveryAge: n.cfg.TxnRecoveryAge})
 	n.gateway = txn.NewGateway(txn.GatewayOptions{NodeID: id, Router: n.router, Clock: n.cfg.Clock, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs})
 	n.SetTxnHandler(n.txnPart.Handle)
 	n.SetObserver(n.txnPart)
@@ -375,9 +386,28 @@ func (n *Node) loop(interval time.Duration, fn func(ctx context.Context)) {
 	}()
 }
 
-// Stop takes the node down: HTTP, queues, gossip, store, transport, engine.
+// enter admits an inbound request unless the node is stopping; exit must
+// follow.
+func (n *Node) enter() bool {
+	n.callMu.RLock()
+	defer n.callMu.RUnlock()
+	if n.stopping {
+		return false
+	}
+	n.calls.Add(1)
+	return true
+}
+
+func (n *Node) exit() { n.calls.Done() }
+
+// Stop takes the node down: it stops taking requests, then stops HTTP, SQL,
+// the queues, transactions, gossip and the store, waits for the requests
+// being served, and closes the transport and the engine.
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() {
+		n.callMu.Lock()
+		n.stopping = true
+		n.callMu.Unlock()
 		close(n.stop)
 		if n.httpServer != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -401,6 +431,7 @@ func (n *Node) Stop() {
 			n.store.Close()
 		}
 		_ = n.transport.Close()
+		n.calls.Wait()
 		if err := n.eng.Close(); err != nil {
 			n.logger.Error("closing store", "err", err)
 		}

@@ -10,6 +10,9 @@ import (
 	"github.com/meridiandb/meridian/txn/txnpb"
 )
 
+// errStopping: the node is shutting down.
+var errStopping = errors.New("txn: the node is stopping")
+
 // errAborted: the transaction was aborted (by its coordinator's decision or
 // by recovery); it is retryable from the start.
 var errAborted = errors.New("transaction aborted")

@@ -166,6 +166,8 @@ type AcquireOptions struct {
 	// Valid, if set, is checked whenever the request wakes; its error (the
 	// lease moved) ends the wait.
 	Valid func() error
+	// Stop, if set, ends the wait when closed (the store is stopping).
+	Stop <-chan struct{}
 }
 
 // Acquire takes a lock, waiting (or wounding younger holders) as needed,
@@ -215,6 +217,8 @@ func (lt *LockTable) Acquire(ctx context.Context, o AcquireOptions) (time.Durati
 				Reason: fmt.Sprintf("lock wait timeout after %v", o.Timeout), Timeout: true}
 		case <-ctx.Done():
 			return truetime.Mono() - start, ctx.Err()
+		case <-o.Stop:
+			return truetime.Mono() - start, errStopping
 		}
 		if o.Valid != nil {
 			if err := o.Valid(); err != nil {

@@ -239,7 +239,7 @@ func (p *Participant) lockRead(ctx context.Context, r *replication.Replica, in *
 	if in.Exclusive {
 		mode = exclusive
 	}
-	waited, err := p.locks.Acquire(ctx, AcquireOptions{Txn: in.Txn, Key: in.Key, Mode: mode, Timeout: time.Duration(in.LockTimeoutNanos), Valid: p.valid(r, epoch)})
+	waited, err := p.locks.Acquire(ctx, AcquireOptions{Txn: in.Txn, Key: in.Key, Mode: mode, Timeout: time.Duration(in.LockTimeoutNanos), Valid: p.valid(r, epoch), Stop: p.stop})
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func (p *Participant) lockScan(ctx context.Context, r *replication.Replica, in *
 		mode = exclusive
 	}
 	acquire := func(s, e []byte) (time.Duration, error) {
-		return p.locks.Acquire(ctx, AcquireOptions{Txn: in.Txn, Key: s, End: e, Mode: mode, Timeout: time.Duration(in.LockTimeoutNanos), Valid: p.valid(r, epoch)})
+		return p.locks.Acquire(ctx, AcquireOptions{Txn: in.Txn, Key: s, End: e, Mode: mode, Timeout: time.Duration(in.LockTimeoutNanos), Valid: p.valid(r, epoch), Stop: p.stop})
 	}
 	opts := storage.ScanOptions{Reverse: in.Reverse, MaxRows: int(in.MaxRows)}
 	var waited time.Duration
@@ -342,7 +342,7 @@ func (p *Participant) writeLocks(ctx context.Context, r *replication.Replica, tx
 		if err := p.span(r, w.Key, nil); err != nil {
 			return waited, err
 		}
-		d, err := p.locks.Acquire(ctx, AcquireOptions{Txn: txn, Key: w.Key, Mode: exclusive, Timeout: time.Duration(timeout), Valid: p.valid(r, epoch)})
+		d, err := p.locks.Acquire(ctx, AcquireOptions{Txn: txn, Key: w.Key, Mode: exclusive, Timeout: time.Duration(timeout), Valid: p.valid(r, epoch), Stop: p.stop})
 		waited += d
 		if err != nil {
 			return waited, err
