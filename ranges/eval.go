@@ -65,9 +65,11 @@ func (ev *Evaluator) Evaluate(ctx context.Context, ba *kvpb.BatchRequest, txn Tx
 }
 
 // readTS prepares a read: at a follower it waits for safe time; at the
-// leaseholder it picks the present unless the header names a timestamp.
+// leaseholder (even for a follower read) it waits only for writes and
+// prepares at or below the timestamp, which is the present unless the
+// header names one.
 func (ev *Evaluator) readTS(ctx context.Context, r *replication.Replica, h *kvpb.Header, br *kvpb.BatchResponse) (truetime.Timestamp, error) {
-	if h.ReadMode == kvpb.ReadMode_FOLLOWER && h.ReadTs != 0 {
+	if h.ReadMode == kvpb.ReadMode_FOLLOWER && h.ReadTs != 0 && !r.IsLeaseholder() {
 		start := truetime.Mono()
 		maxWait := time.Duration(h.MaxFollowerWaitNanos)
 		if maxWait == 0 {

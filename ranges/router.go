@@ -33,7 +33,7 @@ type Directory interface {
 	// NodeLive reports whether a node is believed up.
 	NodeLive(replication.NodeID) bool
 	// Distance orders nodes by how far they are from this one (0: self,
-	// 1: same zone, 2: same region, 3: elsewhere).
+	// 1: same zone, 2: same region, 3: another region).
 	Distance(replication.NodeID) int
 }
 
@@ -82,6 +82,13 @@ type SendOptions struct {
 	Follower bool
 	// MaxFollowerWait bounds a follower's wait for safe time. Default: 20ms.
 	MaxFollowerWait time.Duration
+	// Fresh, with Follower, says ReadTS is the present rather than a stale
+	// timestamp: the leaseholder is preferred if it is in this region.
+	Fresh bool
+	// AtMostOnce marks requests that must not run twice (a commit): if a
+	// call's answer is lost after it may have run, Send returns an error
+	// wrapping replication.ErrAmbiguousResult instead of retrying.
+	AtMostOnce bool
 }
 
 // Result is a batch's response with where it was served.
@@ -122,7 +129,7 @@ func (r *Router) Send(ctx context.Context, key []byte, o SendOptions, reqs []*kv
 			continue
 		}
 		res.Desc = entry.Desc
-		target := r.pickReplica(entry, follower, tried)
+		target := r.pickReplica(entry, follower, o.Fresh, tried)
 		if target == nil {
 			// Every replica was tried: start over after a pause.
 			tried = map[replication.ReplicaID]bool{}
@@ -139,6 +146,10 @@ func (r *Router) Send(ctx context.Context, key []byte, o SendOptions, reqs []*kv
 		}
 		br, err := r.call(ctx, replication.NodeID(target.NodeId), &kvpb.BatchRequest{Header: h, Requests: reqs})
 		if err != nil {
+			if o.AtMostOnce && errors.Is(err, replication.ErrResponseLost) {
+				r.Cache.SetLeaseholder(replication.RangeID(entry.Desc.RangeId), nil)
+				return res, fmt.Errorf("%w: %v", replication.ErrAmbiguousResult, err)
+			}
 			// Unreachable: try another replica.
 			lastErr = err
 			tried[replication.ReplicaID(target.ReplicaId)] = true
@@ -211,9 +222,17 @@ func (r *Router) wait(ctx context.Context, backoff *time.Duration, res *Result) 
 
 // pickReplica chooses where to send: for follower reads the nearest live
 // replica, otherwise the known leaseholder, else a live replica not tried.
-func (r *Router) pickReplica(e *CacheEntry, follower bool, tried map[replication.ReplicaID]bool) *replication.ReplicaDescriptor {
-	if !follower && e.Leaseholder != nil && !tried[replication.ReplicaID(e.Leaseholder.ReplicaId)] {
-		return e.Leaseholder
+func (r *Router) pickReplica(e *CacheEntry, follower, fresh bool, tried map[replication.ReplicaID]bool) *replication.ReplicaDescriptor {
+	if lh := e.Leaseholder; lh != nil && !tried[replication.ReplicaID(lh.ReplicaId)] {
+		if !follower {
+			return lh
+		}
+		// A fresh read waits for safe time at a follower (up to a closed
+		// timestamp interval), not at the leaseholder: within the region
+		// the leaseholder is nearer in time.
+		if fresh && r.opts.Directory.Distance(replication.NodeID(lh.NodeId)) < 3 && r.opts.Directory.NodeLive(replication.NodeID(lh.NodeId)) {
+			return lh
+		}
 	}
 	var best *replication.ReplicaDescriptor
 	bestDist := 1 << 30

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/meridiandb/meridian/replication/replicationpb"
@@ -406,7 +408,11 @@ func (t *GRPCTransport) Call(ctx context.Context, to NodeID, method string, payl
 		FromNode: uint64(t.id()), ToNode: uint64(to), Method: method, Payload: payload,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s on n%d: %v", ErrUnreachable, method, to, err)
+		if status.Code(err) == codes.Unknown {
+			// The handler answered with an error: the call did not run.
+			return nil, fmt.Errorf("%w: %s on n%d: %v", ErrUnreachable, method, to, err)
+		}
+		return nil, fmt.Errorf("%w: %s on n%d: %v", ErrResponseLost, method, to, err)
 	}
 	return resp.Payload, nil
 }

@@ -285,7 +285,7 @@ func (t *MemTransport) Call(ctx context.Context, to NodeID, method string, paylo
 	}
 	resp, callErr := h.HandleCall(ctx, t.id, method, append([]byte(nil), payload...))
 	if _, err := t.trip(ctx, to, t.id); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %s on n%d: %w", ErrResponseLost, method, to, err)
 	}
 	return resp, callErr
 }

@@ -96,6 +96,10 @@ var (
 	// ErrFollowerBehind: a follower could not serve a read at the requested
 	// timestamp within the allowed wait; read at the leaseholder instead.
 	ErrFollowerBehind = errors.New("replication: follower safe time behind read timestamp")
+	// ErrResponseLost: a call may have reached its node and run there, but
+	// its answer did not come back. Retrying is safe only for idempotent
+	// requests.
+	ErrResponseLost = errors.New("replication: response lost")
 )
 
 // NotLeaseholderError: the replica cannot serve as leaseholder. Hint names

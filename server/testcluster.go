@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -34,6 +35,9 @@ type ClusterOptions struct {
 	// SQLAddr, with SQL, returns node i's SQL address. Default:
 	// 127.0.0.1:0.
 	SQLAddr func(i int) string
+	// Dir, if set, keeps node i's store on disk in Dir/n<i> (synced like a
+	// real node's) instead of in memory.
+	Dir string
 }
 
 // Cluster is an in-process cluster of nodes with in-memory stores, for
@@ -64,7 +68,11 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	}
 	c := &Cluster{opts: o, Net: o.Network}
 	for i := 1; i <= o.Nodes; i++ {
-		c.fs = append(c.fs, vfs.NewMem())
+		if o.Dir != "" {
+			c.fs = append(c.fs, vfs.Default)
+		} else {
+			c.fs = append(c.fs, vfs.NewMem())
+		}
 		c.Nodes = append(c.Nodes, nil)
 	}
 	for i := 1; i <= o.Nodes; i++ {
@@ -84,6 +92,9 @@ func (c *Cluster) config(i int) Config {
 	cfg.Transport = c.Net.Join(replication.NodeID(i))
 	cfg.FS = c.fs[i-1]
 	cfg.StoreDir = fmt.Sprintf("n%d", i)
+	if c.opts.Dir != "" {
+		cfg.StoreDir = filepath.Join(c.opts.Dir, cfg.StoreDir)
+	}
 	cfg.ListenAddr = fmt.Sprintf("n%d", i)
 	if c.opts.SQL {
 		cfg.SQLAddr = "127.0.0.1:0"

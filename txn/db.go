@@ -124,6 +124,19 @@ func (db *Gateway) background(fn func(ctx context.Context)) {
 
 func routeOpts() ranges.SendOptions { return ranges.SendOptions{} }
 
+// atMostOnce reports whether a request must not be retried once it may have
+// run: a commit or prepare that writes would write again at a later
+// timestamp.
+func atMostOnce(in proto.Message) bool {
+	switch r := in.(type) {
+	case *txnpb.CommitRequest:
+		return !r.ReadOnly
+	case *txnpb.PrepareRequest:
+		return true
+	}
+	return false
+}
+
 // call sends one transaction request to the range holding key and decodes
 // the response into out, updating the ledger.
 func (db *Gateway) call(ctx context.Context, key []byte, method string, in, out proto.Message, l *Ledger, txnID []byte) (*replication.RangeDescriptor, *txnpb.Timings, error) {
@@ -133,7 +146,9 @@ func (db *Gateway) call(ctx context.Context, key []byte, method string, in, out 
 	}
 	req := &kvpb.Request{Value: &kvpb.Request_Txn{Txn: &kvpb.TxnRequest{Method: method, Payload: payload}}}
 	start := truetime.Mono()
-	res, err := db.opts.Router.Send(ctx, key, routeOpts(), []*kvpb.Request{req})
+	o := routeOpts()
+	o.AtMostOnce = atMostOnce(in)
+	res, err := db.opts.Router.Send(ctx, key, o, []*kvpb.Request{req})
 	el := truetime.Mono() - start
 	if l != nil {
 		l.RetryTime += res.Waited

@@ -99,6 +99,11 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 			p.locks.Abort(in.Txn.Id, "aborted by recovery", nil, nil)
 			return nil, fmt.Errorf("%w: txn %s was aborted by its participants' recovery", errAborted, txnName(in.Txn.Id))
 		}
+		if d != nil && d.Committed {
+			// A repeated decision: it stands at the timestamp taken first.
+			p.releaseRange(r, in.Txn.Id)
+			return &txnpb.CommitResponse{CommitTs: d.CommitTs, Timings: tm}, nil
+		}
 	}
 	w, err := r.AssignTimestamp(truetime.Timestamp(in.MinTs))
 	if err != nil {

@@ -43,7 +43,7 @@ func (t *roTxn) send(ctx context.Context, key []byte, req *kvpb.Request) (*kvpb.
 		return nil, ErrFinished
 	}
 	start := truetime.Mono()
-	res, err := t.db.opts.Router.Send(ctx, key, ranges.SendOptions{ReadTS: t.ts, Follower: true, MaxFollowerWait: t.db.opts.MaxFollowerWait}, []*kvpb.Request{req})
+	res, err := t.db.opts.Router.Send(ctx, key, ranges.SendOptions{ReadTS: t.ts, Follower: true, Fresh: t.fresh, MaxFollowerWait: t.db.opts.MaxFollowerWait}, []*kvpb.Request{req})
 	el := truetime.Mono() - start
 	t.ledger.RetryTime += res.Waited
 	if res.Retries > 0 {

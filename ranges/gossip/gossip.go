@@ -335,7 +335,8 @@ func (g *Gossip) NodeDeadFor(id replication.NodeID) time.Duration {
 }
 
 // Distance implements ranges.Directory: 0 self, 1 same zone, 2 same
-// region, 3 elsewhere or unknown.
+// region, 3 another region. Nodes without a known locality count as in
+// the same region (a cluster without localities is one region).
 func (g *Gossip) Distance(id replication.NodeID) int {
 	if id == g.opts.NodeID {
 		return 0
@@ -343,8 +344,8 @@ func (g *Gossip) Distance(id replication.NodeID) int {
 	me, ok1 := g.Node(g.opts.NodeID)
 	them, ok2 := g.Node(id)
 	switch {
-	case !ok1 || !ok2 || me.Locality == nil || them.Locality == nil:
-		return 3
+	case !ok1 || !ok2 || me.Locality == nil || them.Locality == nil || me.Locality.Region == "" || them.Locality.Region == "":
+		return 2
 	case me.Locality.Region != them.Locality.Region:
 		return 3
 	case me.Locality.Zone == them.Locality.Zone:
