@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -54,23 +55,26 @@ func table(o Options, key int64) string {
 // A client whose transaction ended in info takes a new process id (the
 // history format retires a process after info) and a new connection.
 type client struct {
-	r    *runner
-	id   int64
-	db   *sql.DB
-	conn *sql.Conn
+	r     *runner
+	id    int64
+	dbIdx int
+	db    *sql.DB
+	conn  *sql.Conn
 }
 
 func (r *runner) newClient(ctx context.Context, id int64) (*client, error) {
-	db := r.dbs[int(id)%len(r.dbs)]
+	idx := int(id) % len(r.dbs)
+	db := r.dbs[idx]
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("workload: process %d: %w", id, err)
 	}
-	return &client{r: r, id: id, db: db, conn: conn}, nil
+	return &client{r: r, id: id, dbIdx: idx, db: db, conn: conn}, nil
 }
 
 // run runs t as one transaction and records its invocation and completion.
-// The error is non-nil only when no new connection could be had after info.
+// The error is non-nil only when no database gave a new connection after
+// a failed transaction.
 func (c *client) run(ctx context.Context, t Txn) error {
 	o := c.r.opts
 	c.r.hw.Invoke(c.id, t.Mops)
@@ -88,12 +92,40 @@ func (c *client) run(ctx context.Context, t Txn) error {
 	if typ == history.Info {
 		c.id += int64(o.Concurrency)
 	}
-	conn, err := c.db.Conn(context.WithoutCancel(ctx))
-	if err != nil {
-		return fmt.Errorf("workload: process %d: %w", c.id, err)
+	return c.reconnect(ctx)
+}
+
+// reconnect gets a new connection, moving on to the next database (node)
+// while one cannot be had, for up to a minute.
+func (c *client) reconnect(ctx context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	var err error
+	for i := 0; ; i++ {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		var conn *sql.Conn
+		conn, err = c.db.Conn(cctx)
+		cancel()
+		if err == nil {
+			c.conn = conn
+			return nil
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		if i%len(c.r.dbs) == len(c.r.dbs)-1 {
+			// Every database refused: wait before the next round.
+			t := time.NewTimer(200 * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+		c.dbIdx = (c.dbIdx + 1) % len(c.r.dbs)
+		c.db = c.r.dbs[c.dbIdx]
 	}
-	c.conn = conn
-	return nil
+	c.conn = nil
+	return fmt.Errorf("workload: process %d: no database accepted a connection for a minute: %w", c.id, err)
 }
 
 // exec runs t and classifies the outcome: fail if the transaction cannot

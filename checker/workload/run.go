@@ -132,7 +132,11 @@ func RunMulti(ctx context.Context, dbs []*sql.DB, out io.Writer, opts Options) (
 	)
 	for _, c := range clients {
 		wg.Go(func() {
-			defer func() { c.conn.Close() }()
+			defer func() {
+				if c.conn != nil {
+					c.conn.Close()
+				}
+			}()
 			for {
 				t, ok := r.next(ctx)
 				if !ok {
