@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Black-box acceptance of the cluster (issue 5): real `meridian start` processes on 127.0.0.1,
-# `meridian init`, the debug and node tools. Needs jq. Usage: scripts/cluster-smoke.sh [WORKDIR]
+# `meridian init`, the debug and node tools. Needs jq. Usage: scripts/ci/cluster-smoke.sh [WORKDIR]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 work=${1:-$(mktemp -d)}
 mkdir -p "$work"
 bin="$work/meridian"
