@@ -17,6 +17,7 @@ const (
 	VersionTableID    = 3 // /t/3/1 → schema version
 	IDGenTableID      = 4 // /t/4/1 → next descriptor ID
 	AutoIncTableID    = 5 // /t/5/1/<tableID> → next auto-increment value
+	LeaseTableID      = 6 // /t/6/1/<node lease id> → lease record (lease.go)
 	FirstUserID       = 100
 )
 
@@ -27,8 +28,32 @@ const (
 	// IndexPublic indexes are maintained by writes and used by reads.
 	IndexPublic IndexState = iota
 	// IndexWriteOnly indexes are maintained by writes but not read: an
-	// index being backfilled.
+	// index being backfilled, or being dropped.
 	IndexWriteOnly
+	// IndexDeleteOnly indexes are not read, and writes only delete their
+	// entries (of rows they delete or change), never add any: the first
+	// state of a new index, so that no transaction under the previous
+	// version (which ignores the index) can leave an entry behind.
+	IndexDeleteOnly
+)
+
+// Reads reports whether reads may use an index in this state.
+func (s IndexState) Reads() bool { return s == IndexPublic }
+
+// Puts reports whether writes add entries to an index in this state.
+func (s IndexState) Puts() bool { return s == IndexPublic || s == IndexWriteOnly }
+
+// ColumnState is the schema-change state of a column.
+type ColumnState int
+
+const (
+	// ColumnPublic columns are read and written.
+	ColumnPublic ColumnState = iota
+	// ColumnWriteOnly columns are invisible to statements (no name
+	// resolves to them, * and INSERT without a column list skip them)
+	// but kept in rows: inserts write their default, updates keep their
+	// value. A column being added or dropped passes through this state.
+	ColumnWriteOnly
 )
 
 // Column describes one column.
@@ -42,8 +67,16 @@ type Column struct {
 	Default *string `json:"default,omitempty"`
 	AutoInc bool    `json:"auto_inc,omitempty"`
 	// Hidden columns (the implicit _rowid primary key) are not in SELECT *.
-	Hidden bool `json:"hidden,omitempty"`
+	Hidden bool        `json:"hidden,omitempty"`
+	State  ColumnState `json:"state,omitempty"`
 }
+
+// Public reports whether statements see the column.
+func (c *Column) Public() bool { return c.State == ColumnPublic }
+
+// Listed reports whether the column is in SELECT *, INSERT without a
+// column list, SHOW COLUMNS and SHOW CREATE TABLE.
+func (c *Column) Listed() bool { return c.State == ColumnPublic && !c.Hidden }
 
 // Index describes the primary index (ID 1) or a secondary index.
 type Index struct {
@@ -96,8 +129,18 @@ type Descriptor struct {
 	Policy   *Policy   `json:"policy,omitempty"`
 }
 
-// ColumnByName returns the column named name (case-insensitively).
+// ColumnByName returns the public column named name (case-insensitively).
 func (t *Table) ColumnByName(name string) (int, *Column) {
+	for i := range t.Columns {
+		if t.Columns[i].Public() && strings.EqualFold(t.Columns[i].Name, name) {
+			return i, &t.Columns[i]
+		}
+	}
+	return -1, nil
+}
+
+// AnyColumnByName returns the column named name in any state.
+func (t *Table) AnyColumnByName(name string) (int, *Column) {
 	for i := range t.Columns {
 		if strings.EqualFold(t.Columns[i].Name, name) {
 			return i, &t.Columns[i]

@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/meridiandb/meridian/sql/rowcodec"
 	"github.com/meridiandb/meridian/sql/types"
+	"github.com/meridiandb/meridian/truetime"
 	"github.com/meridiandb/meridian/txn"
 )
 
@@ -79,8 +82,8 @@ func userKey(name string) []byte {
 	return rowcodec.AppendKey(rowcodec.IndexPrefix(UsersTableID, 1), types.NewString(name))
 }
 
-// VersionKey is the key of the schema version. Every SQL transaction reads
-// it (read-write ones with a shared lock); every schema change writes it.
+// VersionKey is the key of the schema version. Every schema change writes
+// it; lease renewals read it under a shared lock (see doc.go).
 var VersionKey = rowcodec.IndexPrefix(VersionTableID, 1)
 
 var idGenKey = rowcodec.IndexPrefix(IDGenTableID, 1)
@@ -107,23 +110,63 @@ func DecodeCounter(b []byte) (uint64, error) { return decodeUint(b) }
 // ErrNotBootstrapped is returned when the catalog has no version key.
 var ErrNotBootstrapped = fmt.Errorf("catalog: cluster not bootstrapped")
 
-// Manager reads and caches the catalog. One per node; safe for concurrent
-// use.
+// Manager reads and caches the catalog and holds the node's schema
+// leases. One per node; safe for concurrent use.
 type Manager struct {
 	db    txn.DB
+	clock truetime.Clock
+	opts  Options
+	id    uint64 // the key of this node's lease record
 	cache atomic.Pointer[Snapshot]
+	// cur is the lease new transactions take.
+	cur atomic.Pointer[Lease]
+	// doneVersion is the newest version known to be in use everywhere
+	// (no node commits under an older one).
+	doneVersion atomic.Uint64
+
+	// refreshMu serializes refresh and guards record and draining.
+	refreshMu sync.Mutex
+	record    leaseRecord // the last one written
+	draining  []*Lease    // replaced leases that may still be in use
+
+	pokeCh    chan struct{}
+	stop      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
-// NewManager returns a Manager reading through db.
-func NewManager(db txn.DB) *Manager { return &Manager{db: db} }
+// NewManager returns a Manager reading through db, with default options.
+func NewManager(db txn.DB) *Manager { return NewManagerWithOptions(db, Options{}) }
+
+// NewManagerWithOptions returns a Manager reading through db. Start runs
+// its lease loop; without it leases are renewed by the transactions that
+// need them.
+func NewManagerWithOptions(db txn.DB, o Options) *Manager {
+	o.setDefaults()
+	return &Manager{db: db, clock: db.Clock(), opts: o, id: newLeaseID(),
+		pokeCh: make(chan struct{}, 1), stop: make(chan struct{})}
+}
 
 // Cached returns the newest snapshot this node has loaded, or nil.
 func (m *Manager) Cached() *Snapshot { return m.cache.Load() }
 
-// Get returns the catalog as transaction tx sees it. It reads the version
-// key in tx (a read-write tx takes a shared lock on it, held to commit, so
-// any schema change that commits concurrently conflicts with tx), and
-// returns the cached snapshot if it has that version, else loads it.
+func (m *Manager) storeCache(s *Snapshot) {
+	for {
+		c := m.cache.Load()
+		if c != nil && c.Version >= s.Version {
+			return
+		}
+		if m.cache.CompareAndSwap(c, s) {
+			return
+		}
+	}
+}
+
+// Get returns the catalog as transaction tx sees it, reading the version
+// key in tx (a read-write tx takes a shared lock on it, held to commit,
+// so a schema change cannot commit before tx ends). Transactions that
+// hold a lease (Acquire) do not need it; it serves stale reads (the
+// version as of their timestamp) and schema-change work (backfills).
 func (m *Manager) Get(ctx context.Context, tx txn.Txn) (*Snapshot, error) {
 	return m.get(ctx, tx, false)
 }
@@ -150,15 +193,7 @@ func (m *Manager) get(ctx context.Context, tx txn.Txn, forUpdate bool) (*Snapsho
 	if err != nil {
 		return nil, err
 	}
-	for {
-		c := m.cache.Load()
-		if c != nil && c.Version >= v {
-			break
-		}
-		if m.cache.CompareAndSwap(c, s) {
-			break
-		}
-	}
+	m.storeCache(s)
 	return s, nil
 }
 
@@ -331,39 +366,66 @@ func (w *Writer) DeleteUser(ctx context.Context, name string) error {
 // data, e.g. TRUNCATE and DROP clearing rows).
 func (w *Writer) Txn() txn.Txn { return w.tx }
 
-// Mutate runs one schema change: in a read-write transaction it reads the
-// version key with an exclusive lock (so it conflicts with every running
-// SQL transaction), loads the catalog, calls fn, then writes version+1 and
-// commits, retrying retryable errors. fn must be idempotent (it may run
-// again); it must not modify the snapshot it is given — clone descriptors
-// first (CloneTable).
+// errRaced aborts a schema change that found a newer version than the
+// one it waited for.
+var errRaced = errors.New("catalog: another schema change committed first")
+
+// Mutate runs one schema change and returns once it is done: every node
+// uses the new version (or holds no lease any more). It first waits
+// until the previous change is done, then, in a read-write transaction,
+// reads the version key with an exclusive lock, loads the catalog, calls
+// fn, writes version+1 and commits (retrying retryable errors), then
+// waits. So at most two adjacent versions are in use at any time (see
+// doc.go). fn must be idempotent (it may run again); it must not modify
+// the snapshot it is given — clone descriptors first (CloneTable).
 func (m *Manager) Mutate(ctx context.Context, fn func(snap *Snapshot, w *Writer) error) error {
-	return m.retry(ctx, func(tx txn.Txn) error {
-		snap, err := m.get(ctx, tx, true)
+	for {
+		v, err := m.readVersion(ctx)
 		if err != nil {
 			return err
 		}
-		b, ok, err := tx.Get(ctx, idGenKey, txn.ReadOptions{ForUpdate: true})
+		if err := m.waitDone(ctx, v); err != nil {
+			return err
+		}
+		var committed uint64
+		err = m.retry(ctx, func(tx txn.Txn) error {
+			snap, err := m.get(ctx, tx, true)
+			if err != nil {
+				return err
+			}
+			if snap.Version != v {
+				return errRaced
+			}
+			b, ok, err := tx.Get(ctx, idGenKey, txn.ReadOptions{ForUpdate: true})
+			if err != nil {
+				return err
+			}
+			next := uint64(FirstUserID)
+			if ok {
+				if next, err = decodeUint(b); err != nil {
+					return err
+				}
+			}
+			w := &Writer{tx: tx, next: uint32(next)}
+			if err := fn(snap, w); err != nil {
+				return err
+			}
+			if w.used {
+				if err := tx.Put(ctx, idGenKey, encodeUint(uint64(w.next))); err != nil {
+					return err
+				}
+			}
+			committed = snap.Version + 1
+			return tx.Put(ctx, VersionKey, encodeUint(committed))
+		})
+		if errors.Is(err, errRaced) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		next := uint64(FirstUserID)
-		if ok {
-			if next, err = decodeUint(b); err != nil {
-				return err
-			}
-		}
-		w := &Writer{tx: tx, next: uint32(next)}
-		if err := fn(snap, w); err != nil {
-			return err
-		}
-		if w.used {
-			if err := tx.Put(ctx, idGenKey, encodeUint(uint64(w.next))); err != nil {
-				return err
-			}
-		}
-		return tx.Put(ctx, VersionKey, encodeUint(snap.Version+1))
-	})
+		return m.waitDone(ctx, committed)
+	}
 }
 
 // CloneTable deep-copies a table descriptor.

@@ -43,10 +43,36 @@ func finishRow(t *catalog.Table, row []types.Value) error {
 	return nil
 }
 
-// writeIndexes puts (or deletes, if del) row's secondary index entries.
+// know tells a statement journal the current value of a key the
+// statement is about to write, when the DML code knows it without reading.
+func (c *Ctx) know(key, value []byte, found bool) {
+	if k, ok := c.Txn.(knower); ok {
+		k.Know(key, value, found)
+	}
+}
+
+// writeIndexes puts (or deletes, if del) row's secondary index entries:
+// deletes in every index, puts in the public and write-only ones. row
+// exists (del) or is new with a primary key no row has (!del).
 func (c *Ctx) writeIndexes(t *catalog.Table, row []types.Value, del bool) error {
 	for i := range t.Indexes {
-		k, v := IndexEntry(t, &t.Indexes[i], row)
+		idx := &t.Indexes[i]
+		if !del && !idx.State.Puts() {
+			continue
+		}
+		k, v := IndexEntry(t, idx, row)
+		if idx.State.Reads() {
+			// A public index has exactly the entries of the rows: a
+			// deleted row's entry exists; a new row's entry does not,
+			// unless its key is a unique one (read by the uniqueness
+			// check instead).
+			switch {
+			case del:
+				c.know(k, v, true)
+			case uniqueKey(t, idx, row) == nil:
+				c.know(k, nil, false)
+			}
+		}
 		var err error
 		if del {
 			err = c.Txn.Delete(c.Ctx, k)
@@ -80,6 +106,9 @@ func (c *Ctx) conflict(t *catalog.Table, row []types.Value) ([]types.Value, *cat
 	}
 	for i := range t.Indexes {
 		idx := &t.Indexes[i]
+		if !idx.State.Puts() {
+			continue
+		}
 		k := uniqueKey(t, idx, row)
 		if k == nil {
 			continue
@@ -257,8 +286,19 @@ func (c *Ctx) updateRow(t *catalog.Table, old, nrow []types.Value) (bool, error)
 		if bytes.Equal(ok, nk) && bytes.Equal(ov, nv) {
 			continue
 		}
+		if idx.State.Reads() {
+			// See writeIndexes: the old entry exists; a non-unique new
+			// entry (it ends with the primary key) does not.
+			c.know(ok, ov, true)
+			if uniqueKey(t, idx, nrow) == nil {
+				c.know(nk, nil, false)
+			}
+		}
 		if err := c.Txn.Delete(c.Ctx, ok); err != nil {
 			return false, err
+		}
+		if !idx.State.Puts() {
+			continue // delete-only
 		}
 		if uk := uniqueKey(t, idx, nrow); uk != nil {
 			if _, found, err := c.Txn.Get(c.Ctx, uk, txn.ReadOptions{ForUpdate: true}); err != nil {

@@ -15,6 +15,9 @@ import (
 type keySpan struct {
 	span  txn.Span
 	point bool
+	// rows, if not zero, bounds the rows in the span: an integer range
+	// on the last column of a unique index (id BETWEEN 1 AND 100).
+	rows int64
 }
 
 // spans computes the key spans of a table access from its ranges.
@@ -58,6 +61,7 @@ func (c *Ctx) spans(n *plan.TableAccess, row expr.Row) ([]keySpan, error) {
 			continue
 		}
 		start, end := k, rowcodec.PrefixEnd(k)
+		var lo, hi *types.Value // exact integer bounds, inclusive
 		if len(r.Eq) < len(idx.Columns) {
 			ct := t.Columns[t.ColumnOrdinal(idx.Columns[len(r.Eq)])].Type
 			if r.Lo != nil {
@@ -72,6 +76,13 @@ func (c *Ctx) spans(n *plan.TableAccess, row expr.Row) ([]keySpan, error) {
 					start = rowcodec.AppendKey(bytes.Clone(k), kv)
 					if !r.Lo.Inclusive {
 						start = rowcodec.PrefixEnd(start)
+					}
+					if kv.K == types.KInt {
+						b := kv
+						if !r.Lo.Inclusive {
+							b.I++
+						}
+						lo = &b
 					}
 				} else {
 					start = append(bytes.Clone(k), 0x02) // past NULLs
@@ -92,11 +103,23 @@ func (c *Ctx) spans(n *plan.TableAccess, row expr.Row) ([]keySpan, error) {
 					if r.Hi.Inclusive {
 						end = rowcodec.PrefixEnd(end)
 					}
+					if kv.K == types.KInt {
+						b := kv
+						if !r.Hi.Inclusive {
+							b.I--
+						}
+						hi = &b
+					}
 				}
 			}
 		}
 		if bytes.Compare(start, end) < 0 {
-			out = append(out, keySpan{span: txn.Span{Key: start, EndKey: end}})
+			ks := keySpan{span: txn.Span{Key: start, EndKey: end}}
+			unique := idx.Unique || idx.ID == t.Primary.ID
+			if unique && lo != nil && hi != nil && len(r.Eq) == len(idx.Columns)-1 && hi.I >= lo.I && hi.I-lo.I < 1<<20 {
+				ks.rows = hi.I - lo.I + 1
+			}
+			out = append(out, ks)
 		}
 	}
 	return dedupSpans(out), nil
@@ -120,12 +143,18 @@ func dedupSpans(in []keySpan) []keySpan {
 	return out
 }
 
+// firstPage is the number of rows the first page of a scan asks for
+// (later pages double, up to 4096): enough for the common short ranges in
+// one round trip, little waste for consumers that stop early.
+const firstPage = 256
+
 // accessIter reads a table through one index.
 type accessIter struct {
 	c       *Ctx
 	n       *plan.TableAccess
 	spans   []keySpan
 	cur     *txn.Span
+	curRows int64 // the bound on cur's rows, if known
 	buf     []expr.Row
 	page    int
 	emitted int
@@ -141,7 +170,7 @@ func (c *Ctx) newAccess(n *plan.TableAccess) (Iter, error) {
 // expressions (index joins), keys overrides the ranges with one equality
 // prefix.
 func (c *Ctx) newAccessFor(n *plan.TableAccess, row expr.Row, keys []types.Value) (*accessIter, error) {
-	it := &accessIter{c: c, n: n, page: 64, primary: n.Index.ID == n.Table.Primary.ID}
+	it := &accessIter{c: c, n: n, page: firstPage, primary: n.Index.ID == n.Table.Primary.ID}
 	if n.Limit > 0 {
 		it.page = n.Limit
 	}
@@ -208,7 +237,8 @@ func (it *accessIter) Next() (expr.Row, error) {
 	}
 }
 
-// fill reads the next batch of rows into buf.
+// fill reads the next batch of rows into buf: a run of point spans in one
+// batched read, or a page of a range span.
 func (it *accessIter) fill() error {
 	ctx := it.c.Ctx
 	ropts := txn.ReadOptions{ForUpdate: it.n.ForUpdate}
@@ -217,19 +247,41 @@ func (it *accessIter) fill() error {
 			it.done = true
 			return nil
 		}
-		s := it.spans[0]
-		it.spans = it.spans[1:]
-		if s.point {
-			v, ok, err := it.c.Txn.Get(ctx, s.span.Key, ropts)
-			if err != nil || !ok {
+		if it.spans[0].point {
+			n := 1
+			for n < len(it.spans) && n < maxBatch && it.spans[n].point {
+				n++
+			}
+			keys := make([][]byte, n)
+			for i := range keys {
+				keys[i] = it.spans[i].span.Key
+			}
+			it.spans = it.spans[n:]
+			vals, found, err := getMany(ctx, it.c.Txn, keys, ropts)
+			if err != nil {
 				return err
 			}
-			return it.addEntry(s.span.Key, v)
+			entries := make([]txn.KeyValue, 0, n)
+			for i := range keys {
+				if found[i] {
+					entries = append(entries, txn.KeyValue{Key: keys[i], Value: vals[i]})
+				}
+			}
+			return it.addEntries(entries)
 		}
-		sp := s.span
+		sp := it.spans[0].span
+		it.curRows = it.spans[0].rows
+		it.spans = it.spans[1:]
 		it.cur = &sp
 	}
-	res, err := it.c.Txn.Scan(ctx, *it.cur, txn.ScanOptions{ReadOptions: ropts, Reverse: it.n.Reverse, MaxRows: it.page})
+	page := it.page
+	if it.curRows > 0 && it.curRows <= 4096 && it.n.Limit == 0 {
+		// A short range of known size: one unbounded scan (the
+		// leaseholder then locks the span at once instead of first
+		// looking for where a page would end).
+		page = 0
+	}
+	res, err := it.c.Txn.Scan(ctx, *it.cur, txn.ScanOptions{ReadOptions: ropts, Reverse: it.n.Reverse, MaxRows: page})
 	if err != nil {
 		return err
 	}
@@ -237,39 +289,46 @@ func (it *accessIter) fill() error {
 	if it.page < 4096 {
 		it.page *= 2
 	}
-	for _, kv := range res.Rows {
-		if err := it.addEntry(kv.Key, kv.Value); err != nil {
-			return err
-		}
-	}
-	return nil
+	return it.addEntries(res.Rows)
 }
 
-// addEntry decodes one index entry (looking up the row for secondary
-// indexes) into buf.
-func (it *accessIter) addEntry(key, value []byte) error {
+// addEntries decodes index entries into buf, looking up the rows of
+// secondary index entries in one batch.
+func (it *accessIter) addEntries(entries []txn.KeyValue) error {
 	t := it.n.Table
 	if it.primary {
-		row, err := DecodeRow(t, key, value)
+		for _, kv := range entries {
+			row, err := DecodeRow(t, kv.Key, kv.Value)
+			if err != nil {
+				return err
+			}
+			it.buf = append(it.buf, row)
+		}
+		return nil
+	}
+	prefix := rowcodec.IndexPrefix(t.ID, t.Primary.ID)
+	for len(entries) > 0 {
+		n := min(len(entries), maxBatch)
+		keys := make([][]byte, n)
+		for i, kv := range entries[:n] {
+			keys[i] = append(bytes.Clone(prefix), kv.Value...)
+		}
+		entries = entries[n:]
+		vals, found, err := getMany(it.c.Ctx, it.c.Txn, keys, txn.ReadOptions{ForUpdate: it.n.ForUpdate})
 		if err != nil {
 			return err
 		}
-		it.buf = append(it.buf, row)
-		return nil
+		for i, rk := range keys {
+			if !found[i] {
+				continue // the index entry is ours and the row was deleted in this txn
+			}
+			row, err := DecodeRow(t, rk, vals[i])
+			if err != nil {
+				return err
+			}
+			it.buf = append(it.buf, row)
+		}
 	}
-	rk := append(rowcodec.IndexPrefix(t.ID, t.Primary.ID), value...)
-	v, ok, err := it.c.Txn.Get(it.c.Ctx, rk, txn.ReadOptions{ForUpdate: it.n.ForUpdate})
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return nil // the index entry is ours and the row was deleted in this txn
-	}
-	row, err := DecodeRow(t, rk, v)
-	if err != nil {
-		return err
-	}
-	it.buf = append(it.buf, row)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -36,6 +37,9 @@ type Env struct {
 	Session Session
 	// Now is the statement's time (NOW(), CURRENT_TIMESTAMP).
 	Now truetime.Timestamp
+	// Ctx is the statement's context (cancelled by KILL QUERY or when the
+	// client goes away); nil means context.Background().
+	Ctx context.Context
 	// cache holds results of uncorrelated subqueries for this statement.
 	cache map[*Subquery][]Row
 	// inSets holds hash sets of uncorrelated IN subqueries.
@@ -499,4 +503,12 @@ func compareOp(op string, c int) bool {
 		return c >= 0
 	}
 	return false
+}
+
+// Context returns the statement's context.
+func (env *Env) Context() context.Context {
+	if env == nil || env.Ctx == nil {
+		return context.Background()
+	}
+	return env.Ctx
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/meridiandb/meridian/sql/types"
@@ -290,6 +291,7 @@ func init() {
 			}
 			return types.NewString(env.Session.User() + "@%"), nil
 		}},
+		"sleep": {1, 1, false, sleep},
 		"connection_id": {0, 0, false, func(env *Env, _ []types.Value) (types.Value, error) {
 			if env.Session == nil {
 				return types.NewInt(0), nil
@@ -355,4 +357,26 @@ func substring(_ *Env, a []types.Value) (types.Value, error) {
 		end = min(n, start+l)
 	}
 	return types.NewString(string(r[start:end])), nil
+}
+
+// sleep is MySQL's SLEEP(seconds): it waits and returns 0, or returns 1 at
+// once when the statement is cancelled (KILL QUERY, the client went
+// away). A NULL or negative duration does not wait.
+func sleep(env *Env, a []types.Value) (types.Value, error) {
+	secs, err := types.ToFloat(a[0])
+	if a[0].IsNull() || err != nil || secs <= 0 {
+		return types.NewInt(0), nil
+	}
+	ctx := env.Context()
+	if ctx.Err() != nil {
+		return types.NewInt(1), nil
+	}
+	t := time.NewTimer(time.Duration(secs * float64(time.Second)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return types.NewInt(0), nil
+	case <-ctx.Done():
+		return types.NewInt(1), nil
+	}
 }

@@ -258,6 +258,12 @@ func (b *Builder) buildSelect(outer *scope, sel *ast.SelectStmt) (Node, *scope, 
 			a.schema = append(a.schema, Column{Name: agg.aggTxt[i], Type: aggType(f, in.cols)})
 		}
 		input = a
+		// The projection's expressions read the Agg's output, not the
+		// FROM row: type them against it (a GROUP BY column would else
+		// take the type of the FROM row's column at the same position).
+		for i := 0; i < width; i++ {
+			cols[i].Type = exprType(exprs[i], a.schema)
+		}
 		if having != nil {
 			input = &Filter{Input: input, Cond: having}
 		}

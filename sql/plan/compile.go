@@ -85,7 +85,7 @@ func restore(n ast.Node) string {
 func (s *scope) resolve(name *ast.ColumnName) (int, error) {
 	idx := -1
 	for i, c := range s.cols {
-		if !strings.EqualFold(c.Name, name.Name.O) {
+		if c.WriteOnly || !strings.EqualFold(c.Name, name.Name.O) {
 			continue
 		}
 		if name.Table.L != "" && !strings.EqualFold(c.Table, name.Table.O) {

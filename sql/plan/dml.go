@@ -220,7 +220,7 @@ func (b *Builder) BuildInsert(n *ast.InsertStmt) (*Insert, error) {
 		}
 	} else {
 		for i, c := range t.Columns {
-			if !c.Hidden {
+			if c.Listed() {
 				ins.Cols = append(ins.Cols, i)
 			}
 		}

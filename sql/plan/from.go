@@ -177,7 +177,8 @@ func (b *Builder) buildTable(fc *fromCtx, tn *ast.TableName, alias string, nulla
 func NewTableAccess(t *catalog.Table, db, alias string) *TableAccess {
 	ta := &TableAccess{Table: t, Alias: alias, DB: db, Index: &t.Primary}
 	for _, c := range t.Columns {
-		ta.schema = append(ta.schema, Column{Name: c.Name, Table: alias, DB: db, Type: c.Type, Hidden: c.Hidden})
+		ta.schema = append(ta.schema, Column{Name: c.Name, Table: alias, DB: db, Type: c.Type,
+			Hidden: c.Hidden || !c.Public(), WriteOnly: !c.Public()})
 	}
 	return ta
 }

@@ -12,8 +12,11 @@ type Column struct {
 	Table string // alias of the table it came from, "" for computed columns
 	DB    string
 	Type  types.T
-	// Hidden columns (the implicit _rowid) are not expanded by *.
+	// Hidden columns (the implicit _rowid, write-only columns) are not
+	// expanded by *.
 	Hidden bool
+	// WriteOnly columns (being added or dropped) resolve no name.
+	WriteOnly bool
 }
 
 // Node is a physical plan operator.

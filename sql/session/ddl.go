@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -59,7 +60,9 @@ func (s *Session) ddl(ctx context.Context, st ast.StmtNode) (*Result, error) {
 			return w.PutDatabase(ctx, &catalog.Database{ID: w.NewID(), Name: st.Name.O})
 		})
 	case *ast.DropDatabaseStmt:
+		var dropped []*catalog.Table
 		err := m.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
+			dropped = nil
 			d := snap.Database(st.Name.O)
 			if d == nil {
 				if st.IfExists {
@@ -68,20 +71,26 @@ func (s *Session) ddl(ctx context.Context, st ast.StmtNode) (*Result, error) {
 				return &DDLError{1008, fmt.Sprintf("Can't drop database '%s'; database doesn't exist", st.Name.O)}
 			}
 			for _, t := range snap.TablesIn(d) {
-				if err := dropTableData(ctx, w, t); err != nil {
+				if err := w.Delete(ctx, t.ID); err != nil {
 					return err
 				}
+				dropped = append(dropped, t)
 			}
 			return w.Delete(ctx, d.ID)
 		})
 		if err == nil && strings.EqualFold(s.db, st.Name.O) {
 			s.db = ""
 		}
+		if err == nil {
+			err = s.clearTables(ctx, dropped)
+		}
 		return &Result{}, err
 	case *ast.CreateTableStmt:
 		return &Result{}, s.createTable(ctx, st)
 	case *ast.DropTableStmt:
-		return &Result{}, m.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
+		var dropped []*catalog.Table
+		err := m.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
+			dropped = nil
 			for _, tn := range st.Tables {
 				t, _, err := s.tableFor(snap, tn)
 				if err != nil {
@@ -90,12 +99,17 @@ func (s *Session) ddl(ctx context.Context, st ast.StmtNode) (*Result, error) {
 					}
 					return err
 				}
-				if err := dropTableData(ctx, w, t); err != nil {
+				if err := w.Delete(ctx, t.ID); err != nil {
 					return err
 				}
+				dropped = append(dropped, t)
 			}
 			return nil
 		})
+		if err == nil {
+			err = s.clearTables(ctx, dropped)
+		}
+		return &Result{}, err
 	case *ast.TruncateTableStmt:
 		return &Result{}, m.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
 			t, _, err := s.tableFor(snap, st.Table)
@@ -160,14 +174,22 @@ func clearSpan(ctx context.Context, tx txn.Txn, span txn.Span) error {
 	}
 }
 
-func dropTableData(ctx context.Context, w *catalog.Writer, t *catalog.Table) error {
-	if err := clearSpan(ctx, w.Txn(), t.Span()); err != nil {
-		return err
+// clearDropped deletes the data of a dropped table or index (see
+// janitor).
+func (s *Session) clearDropped(ctx context.Context, span txn.Span) {
+	s.e.janitor.clear(ctx, span)
+}
+
+// clearTables deletes the data and auto-increment counters of dropped
+// tables (the counters in the same span's cleanup: see janitor).
+func (s *Session) clearTables(ctx context.Context, ts []*catalog.Table) error {
+	for _, t := range ts {
+		s.clearDropped(ctx, t.Span())
+		k := catalog.AutoIncKey(t.ID)
+		s.clearDropped(ctx, txn.Span{Key: k, EndKey: append(append([]byte(nil), k...), 0)})
+		s.e.autoInc.reset(t.ID)
 	}
-	if err := w.Txn().Delete(ctx, catalog.AutoIncKey(t.ID)); err != nil {
-		return err
-	}
-	return w.Delete(ctx, t.ID)
+	return nil
 }
 
 // columnDesc builds a column descriptor from a column definition.
@@ -389,6 +411,8 @@ func (s *Session) alterTable(ctx context.Context, st *ast.AlterTableStmt) error 
 			}
 		case ast.AlterTableDropIndex:
 			err = s.dropIndex(ctx, st.Table, spec.Name, spec.IfExists)
+		case ast.AlterTableDropColumn:
+			err = s.dropColumn(ctx, st.Table, spec.OldColumnName.Name.O, spec.IfExists)
 		case ast.AlterTableOption:
 			err = s.alterOptions(ctx, st.Table, spec.Options)
 		default:
@@ -431,13 +455,21 @@ func (s *Session) alterOptions(ctx context.Context, tn *ast.TableName, opts []*a
 	})
 }
 
+// addColumns adds columns in two steps: write-only (rows written by
+// transactions that do not know the columns yet, which may still commit,
+// lose nothing: write-only columns only ever hold their defaults), then
+// public.
 func (s *Session) addColumns(ctx context.Context, tn *ast.TableName, defs []*ast.ColumnDef) error {
-	return s.e.Catalog.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
+	var tableID uint32
+	var ids []uint32
+	err := s.e.Catalog.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
+		ids = nil
 		t0, _, err := s.tableFor(snap, tn)
 		if err != nil {
 			return err
 		}
 		t := catalog.CloneTable(t0)
+		tableID = t.ID
 		for _, def := range defs {
 			c, pk, uniq, err := columnDesc(def, t.NextColumnID)
 			if err != nil {
@@ -446,7 +478,7 @@ func (s *Session) addColumns(ctx context.Context, tn *ast.TableName, defs []*ast
 			if pk || uniq || c.AutoInc {
 				return &plan.UnsupportedError{What: "ADD COLUMN with PRIMARY KEY / UNIQUE / AUTO_INCREMENT"}
 			}
-			if _, dup := t.ColumnByName(c.Name); dup != nil {
+			if _, dup := t.AnyColumnByName(c.Name); dup != nil {
 				return errDupColumn(c.Name)
 			}
 			if !c.Nullable && c.Default == nil {
@@ -454,11 +486,84 @@ func (s *Session) addColumns(ctx context.Context, tn *ast.TableName, defs []*ast
 				z := zeroText(c.Type)
 				c.Default = &z
 			}
+			c.State = catalog.ColumnWriteOnly
 			t.NextColumnID++
 			t.Columns = append(t.Columns, c)
+			ids = append(ids, c.ID)
 		}
 		return w.PutTable(ctx, t)
 	})
+	if err != nil {
+		return err
+	}
+	return s.setColumnState(ctx, tableID, ids, catalog.ColumnPublic, false)
+}
+
+// setColumnState moves columns to state (or removes them) in one schema
+// change.
+func (s *Session) setColumnState(ctx context.Context, tableID uint32, ids []uint32, state catalog.ColumnState, remove bool) error {
+	return s.e.Catalog.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
+		t0 := snap.Tables[tableID]
+		if t0 == nil {
+			return fmt.Errorf("table %d dropped during ALTER TABLE", tableID)
+		}
+		t := catalog.CloneTable(t0)
+		var kept []catalog.Column
+		for _, c := range t.Columns {
+			if slices.Contains(ids, c.ID) {
+				if remove {
+					continue
+				}
+				c.State = state
+			}
+			kept = append(kept, c)
+		}
+		t.Columns = kept
+		return w.PutTable(ctx, t)
+	})
+}
+
+// dropColumn drops a column in two steps: write-only (statements no
+// longer see it, but writes keep its values for the transactions that
+// still read it), then gone. Its bytes stay in rows until they are
+// rewritten; column IDs are never reused.
+func (s *Session) dropColumn(ctx context.Context, tn *ast.TableName, name string, ifExists bool) error {
+	snap, err := s.e.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	t, _, err := s.tableFor(snap, tn)
+	if err != nil {
+		return err
+	}
+	_, c := t.ColumnByName(name)
+	if c == nil || c.Hidden {
+		if ifExists {
+			return nil
+		}
+		return &DDLError{1091, fmt.Sprintf("Can't DROP '%s'; check that column/key exists", name)}
+	}
+	listed := 0
+	for _, o := range t.Columns {
+		if o.Listed() {
+			listed++
+		}
+	}
+	if listed == 1 {
+		return &DDLError{1090, "You can't delete all columns with ALTER TABLE; use DROP TABLE instead"}
+	}
+	if t.IsPKColumn(c.ID) {
+		return &plan.UnsupportedError{What: "dropping a primary key column"}
+	}
+	for _, idx := range t.Indexes {
+		if slices.Contains(idx.Columns, c.ID) {
+			return &plan.UnsupportedError{What: fmt.Sprintf("dropping column '%s' of index '%s' (drop the index first)", c.Name, idx.Name)}
+		}
+	}
+	if err := s.setColumnState(ctx, t.ID, []uint32{c.ID}, catalog.ColumnWriteOnly, false); err != nil {
+		return err
+	}
+	return s.setColumnState(ctx, t.ID, []uint32{c.ID}, 0, true)
 }
 
 func zeroText(t types.T) string {
@@ -471,12 +576,14 @@ func zeroText(t types.T) string {
 	return "0"
 }
 
-// addIndex adds a secondary index online: (1) the index is added in the
-// write-only state, so every transaction that commits after this step
-// maintains it; (2) existing rows are backfilled in batches, each its own
-// transaction that reads the rows it indexes under lock; (3) the index is
-// made public. A uniqueness violation found while backfilling removes the
-// index again.
+// addIndex adds a secondary index online, in F1's steps (each a schema
+// change that returns once every node uses it): (1) delete-only, so that
+// writes by transactions still on the previous version (which ignore the
+// index) meet no entries they would leave stale; (2) write-only, so that
+// every transaction that commits from now on maintains it; (3) existing
+// rows are backfilled in batches, each its own transaction that reads the
+// rows it indexes under lock; (4) public. A uniqueness violation found
+// while backfilling removes the index again.
 func (s *Session) addIndex(ctx context.Context, tn *ast.TableName, name string, unique bool, parts []*ast.IndexPartSpecification, ifNotExists bool) error {
 	var tableID, indexID uint32
 	skip := false
@@ -490,38 +597,53 @@ func (s *Session) addIndex(ctx context.Context, tn *ast.TableName, name string, 
 		if err != nil {
 			return err
 		}
-		if name == "" {
-			name = t.Columns[t.ColumnOrdinal(ids[0])].Name
+		iname := name
+		if iname == "" {
+			iname = t.Columns[t.ColumnOrdinal(ids[0])].Name
 		}
-		if t.IndexByName(name) != nil {
+		if t.IndexByName(iname) != nil {
 			if ifNotExists {
 				skip = true
 				return nil
 			}
-			return errDupKeyName(name)
+			return errDupKeyName(iname)
 		}
 		tableID, indexID = t.ID, t.NextIndexID
-		t.Indexes = append(t.Indexes, catalog.Index{ID: t.NextIndexID, Name: name, Unique: unique, Columns: ids, State: catalog.IndexWriteOnly})
+		t.Indexes = append(t.Indexes, catalog.Index{ID: t.NextIndexID, Name: iname, Unique: unique, Columns: ids, State: catalog.IndexDeleteOnly})
 		t.NextIndexID++
 		return w.PutTable(ctx, t)
 	})
 	if err != nil || skip {
 		return err
 	}
+	if err := s.setIndexState(ctx, tableID, indexID, catalog.IndexWriteOnly); err != nil {
+		_ = s.removeIndex(ctx, tableID, indexID)
+		return err
+	}
 	if err := s.backfill(ctx, tableID, indexID); err != nil {
 		_ = s.removeIndex(ctx, tableID, indexID)
 		return err
 	}
+	return s.setIndexState(ctx, tableID, indexID, catalog.IndexPublic)
+}
+
+// setIndexState moves an index to state in one schema change.
+func (s *Session) setIndexState(ctx context.Context, tableID, indexID uint32, state catalog.IndexState) error {
 	return s.e.Catalog.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
 		t0 := snap.Tables[tableID]
 		if t0 == nil {
-			return fmt.Errorf("table %d dropped during ADD INDEX", tableID)
+			return fmt.Errorf("table %d dropped during a change of its index %d", tableID, indexID)
 		}
 		t := catalog.CloneTable(t0)
+		found := false
 		for i := range t.Indexes {
 			if t.Indexes[i].ID == indexID {
-				t.Indexes[i].State = catalog.IndexPublic
+				t.Indexes[i].State = state
+				found = true
 			}
+		}
+		if !found {
+			return fmt.Errorf("index %d of table %s dropped during a change of its state", indexID, t.Name)
 		}
 		return w.PutTable(ctx, t)
 	})
@@ -594,8 +716,26 @@ func retryTxn(ctx context.Context, db txn.DB, fn func(tx txn.Txn) error) error {
 	return err
 }
 
+// removeIndex drops an index: public ones become write-only first (so
+// that transactions still reading them under the previous version see
+// them maintained), then the index leaves the descriptor, then — once no
+// transaction can write it any more — its entries are deleted.
 func (s *Session) removeIndex(ctx context.Context, tableID, indexID uint32) error {
-	return s.e.Catalog.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
+	snap, err := s.e.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if t := snap.Tables[tableID]; t != nil {
+		for _, idx := range t.Indexes {
+			if idx.ID == indexID && idx.State == catalog.IndexPublic {
+				if err := s.setIndexState(ctx, tableID, indexID, catalog.IndexWriteOnly); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	var span txn.Span
+	err = s.e.Catalog.Mutate(ctx, func(snap *catalog.Snapshot, w *catalog.Writer) error {
 		t0 := snap.Tables[tableID]
 		if t0 == nil {
 			return nil
@@ -608,11 +748,14 @@ func (s *Session) removeIndex(ctx context.Context, tableID, indexID uint32) erro
 			}
 		}
 		t.Indexes = kept
-		if err := clearSpan(ctx, w.Txn(), t.IndexSpan(indexID)); err != nil {
-			return err
-		}
+		span = t.IndexSpan(indexID)
 		return w.PutTable(ctx, t)
 	})
+	if err != nil || span.Key == nil {
+		return err
+	}
+	s.clearDropped(ctx, span)
+	return nil
 }
 
 func (s *Session) dropIndex(ctx context.Context, tn *ast.TableName, name string, ifExists bool) error {

@@ -15,8 +15,16 @@
 //     anything is sent, so a retry is invisible to the client.
 //   - Inside an explicit transaction a retryable error aborts (rolls back)
 //     the whole transaction, as MySQL does on deadlock (1213).
-//   - Every transaction reads the schema version key first (catalog.Get),
-//     so it never commits against a schema it did not see.
+//   - Every transaction except stale ones runs under a schema lease
+//     (catalog.Manager.Acquire, taken before it begins and released when
+//     it ends): its statements are planned with the lease's catalog, a
+//     read-only one reads at a timestamp inside the lease, and a
+//     read-write one commits only while the lease is valid
+//     (Manager.CheckCommit). Stale transactions read the catalog as of
+//     their timestamp. See sql/catalog/doc.go.
+//   - Each statement has its own context, cancelled by KILL QUERY (error
+//     1317) or when the client closes the connection; SHOW LATENCY
+//     reports the last statement's ledger (reset per statement).
 //   - @@last_commit_ts is the timestamp of the session's last transaction:
 //     the commit timestamp of a read-write one, the read timestamp of a
 //     read-only or stale one (each is the transaction's place in the
@@ -25,6 +33,8 @@
 //
 // # Goroutines
 //
-// A Session is used by its connection's goroutine only. Engine is safe for
-// concurrent use.
+// A Session is used by its connection's goroutine only, except Cancel,
+// which any goroutine may call (KILL from another session, the wire
+// server noticing the client left). Engine is safe for concurrent use;
+// Start runs the catalog's lease loop, Close stops it.
 package session

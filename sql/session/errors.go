@@ -43,8 +43,13 @@ func ToMySQL(err error) MySQLError {
 		unkVar    *expr.UnknownVarError
 		unkFunc   *expr.UnknownFuncError
 		retry     *txn.RetryableError
+		thread    *UnknownThreadError
 	)
 	switch {
+	case errors.Is(err, ErrQueryInterrupted):
+		return e(1317, "70100")
+	case errors.As(err, &thread):
+		return e(1094, "HY000")
 	case errors.As(err, &parseErr):
 		msg := parseErr.Error()
 		if i := strings.Index(msg, "]"); strings.HasPrefix(msg, "[") && i > 0 {

@@ -50,7 +50,7 @@ func (s *Session) virtualTable(snap *catalog.Snapshot) plan.VirtualTables {
 					for _, t := range snap.TablesIn(snap.Database(dn)) {
 						pos := 0
 						for _, c := range t.Columns {
-							if c.Hidden {
+							if !c.Listed() {
 								continue
 							}
 							pos++

@@ -33,14 +33,19 @@ func newEngineWithKnobs(t testing.TB, knobs session.TestingKnobs) (*session.Engi
 	return e, clock
 }
 
-var timingRE = regexp.MustCompile(`(time|total|lock_wait|commit_wait|raft|network):[0-9.]+[µmn]?s`)
+var (
+	timingRE = regexp.MustCompile(`(time|total|lock_wait|commit_wait|raft|network):[0-9.]+[µmn]?s`)
+	// txnIDRE matches MemDB transaction names, which depend on how many
+	// transactions ran before (lease renewals included).
+	txnIDRE = regexp.MustCompile(`mem-[0-9]+`)
+)
 
 // formatResult renders a result as the logic tests print it: a header of
 // column names, then one line per row, values separated by " | ".
 func formatResult(res *session.Result, err error) string {
 	if err != nil {
 		m := session.ToMySQL(err)
-		return fmt.Sprintf("error %d: %s\n", m.Code, m.Message)
+		return fmt.Sprintf("error %d: %s\n", m.Code, txnIDRE.ReplaceAllString(m.Message, "mem-N"))
 	}
 	if res.Columns == nil {
 		if res.AffectedRows > 0 {
@@ -67,7 +72,8 @@ func formatResult(res *session.Result, err error) string {
 // TestLogic runs the SQL logic scripts in testdata/logic. Commands:
 //
 //	exec         run the statements (one per line, or ;-separated); print ok/errors
-//	query        run one statement and print its result
+//	query        run one statement and print its result (query types:
+//	             first a line with the columns' types)
 //	session NAME switch to (creating) another session
 //	advance D    move the clock forward by duration D
 //	clock        print the clock's current latest time as an integer
@@ -109,6 +115,14 @@ func TestLogic(t *testing.T) {
 				return sb.String()
 			case "query":
 				res, err := cur.Execute(ctx, d.Input)
+				if d.HasArg("types") && err == nil && res.Columns != nil {
+					// A first line with each column's type.
+					var ts []string
+					for _, c := range res.Columns {
+						ts = append(ts, c.Type.SQL())
+					}
+					return strings.Join(ts, " | ") + "\n" + formatResult(res, err)
+				}
 				return formatResult(res, err)
 			case "prepare":
 				// prepare\nSQL\n--args a,b (one execution per args line after the SQL)

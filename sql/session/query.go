@@ -122,10 +122,17 @@ func (s *Session) ExecutePrepared(ctx context.Context, p *Prepared, args []types
 	if len(args) != p.NumParams {
 		return nil, fmt.Errorf("Incorrect arguments to mysqld_stmt_execute")
 	}
+	ctx, done := s.startStatement(ctx, "Execute", p.SQL)
+	defer done()
+	prep := p
 	if p.plan == nil {
-		return s.executeStmt(ctx, p.stmt, args, nil)
+		prep = nil
 	}
-	return s.executeStmt(ctx, p.stmt, args, p)
+	res, err := s.executeStmt(ctx, p.stmt, args, prep)
+	if err = interrupted(ctx, err); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // planCurrent plans st with the node's cached catalog, falling back to a
@@ -219,7 +226,7 @@ func (s *Session) query(ctx context.Context, tx txn.Txn, owned bool, st ast.Stmt
 	if p, err = s.planFor(snap, st, p); err != nil {
 		return nil, err
 	}
-	c := &exec.Ctx{Ctx: ctx, Txn: tx, Env: s.env(params), AutoInc: s.e.autoInc}
+	c := &exec.Ctx{Ctx: ctx, Txn: s.guard(tx), Env: s.env(params), AutoInc: s.e.autoInc}
 	c.Env.Runner = c
 	rows, err := c.Run(p.plan)
 	if err != nil {
@@ -256,10 +263,12 @@ func (s *Session) dml(ctx context.Context, tx txn.Txn, owned bool, st ast.StmtNo
 	var journal *exec.Journal
 	if !owned {
 		// Inside an explicit transaction a failed statement is undone,
-		// not the transaction.
+		// not the transaction (Undo does not go through the guard: it
+		// must run even when the statement was killed).
 		journal = exec.NewJournal(tx)
 		tx = journal
 	}
+	tx = s.guard(tx)
 	res, err := s.runDMLPlan(ctx, tx, p, params)
 	if err != nil && journal != nil && !txn.IsRetryable(err) {
 		if uerr := journal.Undo(ctx); uerr != nil {
@@ -323,11 +332,9 @@ func (s *Session) begin(ctx context.Context, st *ast.BeginStmt) (*Result, error)
 			opts = txn.Options{Mode: txn.Stale, ReadTimestamp: ts}
 		}
 	}
-	tx, err := s.e.opts.DB.Begin(ctx, opts)
-	if err != nil {
+	if err := s.beginTxn(ctx, opts); err != nil {
 		return nil, err
 	}
-	s.tx, s.txSnap, s.txFailed = tx, nil, nil
 	return &Result{}, nil
 }
 
@@ -342,12 +349,21 @@ func (s *Session) commit(ctx context.Context) error {
 	if s.tx == nil {
 		return nil
 	}
-	tx := s.tx
-	s.tx, s.txSnap = nil, nil
-	if s.txFailed != nil {
+	tx, lease, failed := s.tx, s.txLease, s.txFailed
+	s.txLease = nil // released below
+	s.endTxn()
+	defer s.e.Catalog.Release(lease)
+	if failed != nil {
 		_ = tx.Rollback(ctx)
 		s.lastLedger = tx.Ledger()
-		return s.txFailed
+		return failed
+	}
+	if lease != nil && tx.Mode() == txn.ReadWrite {
+		if err := s.e.Catalog.CheckCommit(lease, tx); err != nil {
+			_ = tx.Rollback(ctx)
+			s.lastLedger = tx.Ledger()
+			return err
+		}
 	}
 	ts, err := tx.Commit(ctx)
 	s.lastLedger = tx.Ledger()
@@ -363,7 +379,7 @@ func (s *Session) rollback(ctx context.Context) {
 	if s.tx != nil {
 		_ = s.tx.Rollback(ctx)
 		s.lastLedger = s.tx.Ledger()
-		s.tx, s.txSnap, s.txFailed = nil, nil, nil
+		s.endTxn()
 	}
 }
 
@@ -372,12 +388,7 @@ func (s *Session) startImplicit(ctx context.Context) error {
 	if s.autocommit || s.tx != nil {
 		return nil
 	}
-	tx, err := s.e.opts.DB.Begin(ctx, txn.Options{LockTimeout: s.lockTimeout()})
-	if err != nil {
-		return err
-	}
-	s.tx, s.txSnap, s.txFailed = tx, nil, nil
-	return nil
+	return s.beginTxn(ctx, txn.Options{LockTimeout: s.lockTimeout()})
 }
 
 // explain runs EXPLAIN [ANALYZE].
@@ -412,7 +423,7 @@ func (s *Session) explain(ctx context.Context, st *ast.ExplainStmt, params []typ
 		if err != nil {
 			return nil, err
 		}
-		c := &exec.Ctx{Ctx: ctx, Txn: tx, Env: s.env(params), AutoInc: s.e.autoInc, Stats: stats}
+		c := &exec.Ctx{Ctx: ctx, Txn: s.guard(tx), Env: s.env(params), AutoInc: s.e.autoInc, Stats: stats}
 		c.Env.Runner = c
 		switch n := p.plan.(type) {
 		case *plan.Insert:

@@ -21,7 +21,7 @@ func TestAddIndexWhileWriting(t *testing.T) {
 	// writes interleave with the backfill.
 	progress := make(chan struct{}, 1024)
 	var batches atomic.Int64
-	e, _ := newEngineWithKnobs(t, session.TestingKnobs{BackfillBatchSize: 100, BeforeBackfillBatch: func() {
+	e, _ := newEngineWithKnobs(t, session.TestingKnobs{BackfillBatchSize: 50, BeforeBackfillBatch: func() {
 		batches.Add(1)
 		for i := 0; i < 10; i++ {
 			<-progress

@@ -32,6 +32,8 @@ type EngineOptions struct {
 	MaxRetries int
 	// Version is reported as @@version. Default "8.0.11-Meridian".
 	Version string
+	// Lease configures the catalog's schema leases.
+	Lease catalog.Options
 	// Knobs are testing hooks.
 	Knobs TestingKnobs
 }
@@ -52,6 +54,8 @@ type Engine struct {
 	Catalog *catalog.Manager
 	autoInc *autoInc
 	nextID  atomic.Uint32
+	procs   processList
+	janitor *janitor
 }
 
 // NewEngine returns an engine; call Bootstrap before serving.
@@ -65,13 +69,31 @@ func NewEngine(opts EngineOptions) *Engine {
 	if opts.Version == "" {
 		opts.Version = "8.0.11-Meridian"
 	}
-	e := &Engine{opts: opts, Catalog: catalog.NewManager(opts.DB)}
+	if opts.Lease.Logger == nil {
+		opts.Lease.Logger = opts.Logger
+	}
+	e := &Engine{opts: opts, Catalog: catalog.NewManagerWithOptions(opts.DB, opts.Lease)}
 	e.autoInc = newAutoInc(opts.DB)
+	e.janitor = newJanitor(opts.DB, opts.Logger)
 	return e
 }
 
 // Bootstrap initialises the catalog of a new cluster (idempotent).
 func (e *Engine) Bootstrap(ctx context.Context) error { return e.Catalog.Bootstrap(ctx) }
+
+// Start runs the engine's background work (the schema lease loop); Close
+// stops it. An engine that is not started renews leases when statements
+// need them.
+func (e *Engine) Start() {
+	e.Catalog.Start()
+	e.janitor.start()
+}
+
+// Close stops the engine's background work.
+func (e *Engine) Close() {
+	e.janitor.close()
+	e.Catalog.Close()
+}
 
 // CheckPassword returns the password of user (for the wire handshake).
 func (e *Engine) CheckPassword(ctx context.Context, user string) (password string, found bool, err error) {
@@ -86,14 +108,10 @@ func (e *Engine) CheckPassword(ctx context.Context, user string) (password strin
 	return u.Password, true, nil
 }
 
-// snapshot reads the current catalog in a read-only transaction.
+// snapshot returns the current catalog (the node's leased version) for
+// statements that run no transaction over it (SHOW, USE, DDL planning).
 func (e *Engine) snapshot(ctx context.Context) (*catalog.Snapshot, error) {
-	tx, err := e.opts.DB.Begin(ctx, txn.Options{Mode: txn.ReadOnly})
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	return e.Catalog.Get(ctx, tx)
+	return e.Catalog.Current(ctx)
 }
 
 // Result is the outcome of one statement.
@@ -122,6 +140,9 @@ type Session struct {
 	tx       txn.Txn
 	txSnap   *catalog.Snapshot
 	txFailed error
+	// txLease is the explicit transaction's schema lease (nil for stale
+	// ones); stmtLease the autocommit transaction's while a statement runs.
+	txLease, stmtLease *catalog.Lease
 
 	lastCommitTS truetime.Timestamp
 	lastLedger   txn.Ledger
@@ -130,6 +151,11 @@ type Session struct {
 	rowCount     int64
 	// naive plans every statement without optimisations (tests).
 	naive bool
+	// proc is the session's entry in the engine's process list (nil
+	// until Register).
+	proc *process
+	// stmtCtx is the running statement's context (for SLEEP).
+	stmtCtx context.Context
 }
 
 // SetNaivePlans makes the session plan without optimisations (full scans,
@@ -171,11 +197,16 @@ func (s *Session) LastCommitTS() truetime.Timestamp { return s.lastCommitTS }
 // UserVar implements expr.Session.
 func (s *Session) UserVar(name string) types.Value { return s.uvars[name] }
 
-// Close rolls back any open transaction.
+// Close rolls back any open transaction and removes the session from the
+// process list.
 func (s *Session) Close(ctx context.Context) {
 	if s.tx != nil {
 		_ = s.tx.Rollback(ctx)
-		s.tx = nil
+		s.endTxn()
+	}
+	if s.proc != nil {
+		s.e.procs.remove(s.proc)
+		s.proc = nil
 	}
 }
 
@@ -190,6 +221,16 @@ func (s *Session) Execute(ctx context.Context, sqlText string) (*Result, error) 
 	if r, ok, err := s.meridianShow(ctx, sqlText); ok {
 		return r, err
 	}
+	ctx, done := s.startStatement(ctx, "Query", sqlText)
+	defer done()
+	res, err := s.execute(ctx, sqlText)
+	if err = interrupted(ctx, err); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (s *Session) execute(ctx context.Context, sqlText string) (*Result, error) {
 	stmts, err := s.parse(sqlText)
 	if err != nil {
 		return nil, err
@@ -225,11 +266,56 @@ func (s *Session) parse(sqlText string) (stmts []ast.StmtNode, err error) {
 
 // env builds an evaluation environment.
 func (s *Session) env(params []types.Value) *expr.Env {
-	return &expr.Env{Params: params, Session: s, Now: s.e.opts.DB.Clock().Now().Latest}
+	return &expr.Env{Params: params, Session: s, Now: s.e.opts.DB.Clock().Now().Latest, Ctx: s.stmtCtx}
 }
 
 func (s *Session) executeStmt(ctx context.Context, st ast.StmtNode, params []types.Value, prep *Prepared) (*Result, error) {
 	s.warnings = s.warnings[:0]
+	s.stmtCtx = ctx
+	defer func() { s.stmtCtx = nil }()
+	ctx = context.WithoutCancel(ctx) // see guard.go
+	// SHOW LATENCY reports this statement's ledger: its transaction's if
+	// it ran one, its share of the explicit transaction's if one is open
+	// (the whole transaction's for COMMIT and ROLLBACK), else only its
+	// duration.
+	start := truetime.Mono()
+	s.lastLedger = txn.Ledger{}
+	txBefore := s.tx
+	var before txn.Ledger
+	if txBefore != nil {
+		before = txBefore.Ledger()
+	}
+	defer func() {
+		if s.tx != nil && s.lastLedger == (txn.Ledger{}) {
+			l := s.tx.Ledger()
+			if s.tx == txBefore {
+				l = ledgerSince(l, before)
+			}
+			s.lastLedger = l
+		}
+		if s.lastLedger.Total == 0 {
+			s.lastLedger.Total = truetime.Mono() - start
+		}
+	}()
+	return s.dispatch(ctx, st, params, prep)
+}
+
+// ledgerSince returns what was added to a transaction's ledger since
+// before (Ranges stays the transaction's count).
+func ledgerSince(l, before txn.Ledger) txn.Ledger {
+	l.Total -= before.Total
+	l.Network -= before.Network
+	l.LockWait -= before.LockWait
+	l.Raft -= before.Raft
+	l.Prepare -= before.Prepare
+	l.CommitWait -= before.CommitWait
+	l.SafeTimeWait -= before.SafeTimeWait
+	l.Retries -= before.Retries
+	l.RetryTime -= before.RetryTime
+	return l
+}
+
+func (s *Session) dispatch(ctx context.Context, st ast.StmtNode, params []types.Value, prep *Prepared) (*Result, error) {
 	switch st := st.(type) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
 		if err := s.startImplicit(ctx); err != nil {
@@ -269,8 +355,10 @@ func (s *Session) executeStmt(ctx context.Context, st ast.StmtNode, params []typ
 		}
 		return s.users(ctx, st)
 	case *ast.GrantStmt, *ast.RevokeStmt, *ast.FlushStmt, *ast.AnalyzeTableStmt, *ast.DoStmt,
-		*ast.LockTablesStmt, *ast.UnlockTablesStmt, *ast.KillStmt:
+		*ast.LockTablesStmt, *ast.UnlockTablesStmt:
 		return &Result{}, nil
+	case *ast.KillStmt:
+		return s.kill(st)
 	}
 	return nil, &plan.UnsupportedError{What: fmt.Sprintf("statement %T", st)}
 }
@@ -320,8 +408,12 @@ func (s *Session) txnFor(ctx context.Context, write bool, asOf truetime.Timestam
 	if asOf != 0 {
 		opts = txn.Options{Mode: txn.Stale, ReadTimestamp: asOf}
 	}
-	tx, err = s.e.opts.DB.Begin(ctx, opts)
-	return tx, true, err
+	tx, lease, err := s.beginLeased(ctx, opts)
+	if err != nil {
+		return nil, false, err
+	}
+	s.stmtLease = lease
+	return tx, true, nil
 }
 
 // lockTimeout is the session's innodb_lock_wait_timeout if it set one
@@ -352,9 +444,15 @@ func (s *Session) finish(ctx context.Context, tx txn.Txn, owned bool, err error)
 			// The transaction is aborted; MySQL rolls it back on deadlock.
 			s.lastLedger = s.tx.Ledger()
 			_ = s.tx.Rollback(ctx)
-			s.tx, s.txSnap = nil, nil
+			s.endTxn()
 		}
 		return err
+	}
+	lease := s.stmtLease
+	s.stmtLease = nil
+	defer s.e.Catalog.Release(lease)
+	if err == nil && lease != nil && tx.Mode() == txn.ReadWrite {
+		err = s.e.Catalog.CheckCommit(lease, tx)
 	}
 	if err != nil {
 		_ = tx.Rollback(ctx)
@@ -370,6 +468,53 @@ func (s *Session) finish(ctx context.Context, tx txn.Txn, owned bool, err error)
 	return nil
 }
 
+// endTxn forgets the explicit transaction (ended by the caller) and
+// releases its lease.
+func (s *Session) endTxn() {
+	s.e.Catalog.Release(s.txLease)
+	s.tx, s.txSnap, s.txFailed, s.txLease = nil, nil, nil, nil
+}
+
+// beginTxn starts an explicit transaction: a schema lease first (unless
+// it is a stale one), then the transaction.
+func (s *Session) beginTxn(ctx context.Context, opts txn.Options) error {
+	tx, lease, err := s.beginLeased(ctx, opts)
+	if err != nil {
+		return err
+	}
+	s.tx, s.txLease, s.txFailed = tx, lease, nil
+	s.txSnap = nil
+	if lease != nil {
+		s.txSnap = lease.Snapshot()
+	}
+	return nil
+}
+
+// beginLeased acquires a schema lease (except for stale transactions,
+// which read the catalog as of their timestamp) and starts a transaction
+// under it. A read-only transaction must read at a timestamp inside the
+// lease.
+func (s *Session) beginLeased(ctx context.Context, opts txn.Options) (txn.Txn, *catalog.Lease, error) {
+	var lease *catalog.Lease
+	if opts.Mode != txn.Stale {
+		var err error
+		if lease, err = s.e.Catalog.Acquire(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	tx, err := s.e.opts.DB.Begin(ctx, opts)
+	if err != nil {
+		s.e.Catalog.Release(lease)
+		return nil, nil, err
+	}
+	if lease != nil && opts.Mode == txn.ReadOnly && tx.ReadTimestamp() >= lease.Expiry() {
+		_ = tx.Rollback(ctx)
+		s.e.Catalog.Release(lease)
+		return nil, nil, &txn.RetryableError{Txn: tx.ID(), Reason: catalog.ErrLeaseExpired.Error()}
+	}
+	return tx, lease, nil
+}
+
 // retry runs fn (a whole autocommit statement) again on retryable errors,
 // while nothing has been sent to the client (results are materialised).
 func (s *Session) retry(ctx context.Context, fn func() (*Result, error)) (*Result, error) {
@@ -380,7 +525,7 @@ func (s *Session) retry(ctx context.Context, fn func() (*Result, error)) (*Resul
 	inTxn := s.tx != nil
 	for attempt := 0; attempt <= s.e.opts.MaxRetries; attempt++ {
 		res, err = fn()
-		if err == nil || inTxn || !txn.IsRetryable(err) || ctx.Err() != nil {
+		if err == nil || inTxn || !txn.IsRetryable(err) || ctx.Err() != nil || (s.stmtCtx != nil && s.stmtCtx.Err() != nil) {
 			break
 		}
 		retries++
@@ -397,6 +542,10 @@ func (s *Session) snapFor(ctx context.Context, tx txn.Txn, owned bool) (*catalog
 	if !owned && s.txSnap != nil {
 		return s.txSnap, nil
 	}
+	if owned && s.stmtLease != nil {
+		return s.stmtLease.Snapshot(), nil
+	}
+	// A stale transaction: the catalog as of its timestamp.
 	snap, err := s.e.Catalog.Get(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -416,9 +565,6 @@ func (s *Session) builder(snap *catalog.Snapshot) *plan.Builder {
 func (s *Session) currentSnap(ctx context.Context) (*catalog.Snapshot, error) {
 	if s.txSnap != nil {
 		return s.txSnap, nil
-	}
-	if c := s.e.Catalog.Cached(); c != nil {
-		return c, nil
 	}
 	return s.e.snapshot(ctx)
 }

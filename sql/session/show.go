@@ -154,7 +154,7 @@ func (s *Session) show(ctx context.Context, st *ast.ShowStmt) (*Result, error) {
 		}
 		res := &Result{Columns: strCols("Field", "Type", "Null", "Key", "Default", "Extra")}
 		for _, c := range t.Columns {
-			if c.Hidden || !matchPattern(st, c.Name) {
+			if !c.Listed() || !matchPattern(st, c.Name) {
 				continue
 			}
 			null, key, extra := "YES", "", ""
@@ -165,7 +165,7 @@ func (s *Session) show(ctx context.Context, st *ast.ShowStmt) (*Result, error) {
 				key = "PRI"
 			} else {
 				for _, idx := range t.Indexes {
-					if idx.Columns[0] == c.ID {
+					if idx.State.Reads() && idx.Columns[0] == c.ID {
 						key = map[bool]string{true: "UNI", false: "MUL"}[idx.Unique]
 						break
 					}
@@ -206,7 +206,9 @@ func (s *Session) show(ctx context.Context, st *ast.ShowStmt) (*Result, error) {
 		}
 		add(&t.Primary, "PRIMARY")
 		for i := range t.Indexes {
-			add(&t.Indexes[i], t.Indexes[i].Name)
+			if t.Indexes[i].State.Reads() {
+				add(&t.Indexes[i], t.Indexes[i].Name)
+			}
 		}
 		return res, nil
 	case ast.ShowCreateTable:
@@ -242,7 +244,7 @@ func (s *Session) show(ctx context.Context, st *ast.ShowStmt) (*Result, error) {
 	case ast.ShowGrants:
 		return &Result{Columns: strCols("Grants for " + s.user + "@%"), Rows: [][]types.Value{strRow("GRANT ALL PRIVILEGES ON *.* TO '" + s.user + "'@'%'")}}, nil
 	case ast.ShowProcessList:
-		return &Result{Columns: strCols("Id", "User", "Host", "db", "Command", "Time", "State", "Info")}, nil
+		return s.showProcessList(st.Full), nil
 	case ast.ShowTableStatus:
 		return &Result{Columns: strCols("Name", "Engine", "Version", "Row_format", "Rows")}, nil
 	case ast.ShowRegions:
@@ -293,7 +295,7 @@ func ShowCreateTable(t *catalog.Table) string {
 	fmt.Fprintf(&sb, "CREATE TABLE `%s` (\n", t.Name)
 	var lines []string
 	for _, c := range t.Columns {
-		if c.Hidden {
+		if !c.Listed() {
 			continue
 		}
 		l := fmt.Sprintf("  `%s` %s", c.Name, c.Type.SQL())
@@ -325,6 +327,9 @@ func ShowCreateTable(t *catalog.Table) string {
 		lines = append(lines, "  PRIMARY KEY ("+names(t.Primary.Columns)+")")
 	}
 	for _, idx := range t.Indexes {
+		if !idx.State.Reads() {
+			continue
+		}
 		kind := "KEY"
 		if idx.Unique {
 			kind = "UNIQUE KEY"

@@ -11,6 +11,8 @@
 //   - Commit timestamps are strictly increasing and above every timestamp
 //     served to a snapshot read, and above Clock.Now().Latest when chosen;
 //     unless NoCommitWait, Commit returns only once Clock.After(ts).
+//   - A transaction given a deadline (SetDeadline, catalog.Deadliner)
+//     fails to commit, without effects, if its timestamp would be past it.
 //   - Locks are held from first access until Commit/Rollback; an older
 //     transaction wounds (aborts, releasing its locks at once) a younger
 //     holder; a younger one waits, up to its lock timeout.

@@ -23,6 +23,10 @@ type MemDBOptions struct {
 	NoCommitWait bool
 	// LockTimeout is the default lock wait timeout. Default 5s.
 	LockTimeout time.Duration
+	// OnCommit, if set, is called with every read-write commit's timestamp
+	// and writes (Value nil for deletions), under MemDB's lock: it must not
+	// call back into the MemDB.
+	OnCommit func(ts truetime.Timestamp, writes []txn.KeyValue)
 }
 
 // MemDB is an in-memory, strictly serializable txn.DB for tests: a B-tree of
@@ -130,6 +134,16 @@ type memTxn struct {
 	writes  *btreemap.BTreeMap[string, *[]byte] // nil value pointer target = delete
 	wounded *txn.RetryableError
 	done    bool
+	// deadline, if not zero, is the latest commit timestamp allowed.
+	deadline truetime.Timestamp
+}
+
+// SetDeadline implements catalog.Deadliner: Commit fails with a
+// retryable error, without effects, if its timestamp would be past ts.
+func (t *memTxn) SetDeadline(ts truetime.Timestamp) {
+	t.db.mu.Lock()
+	defer t.db.mu.Unlock()
+	t.deadline = ts
 }
 
 func (t *memTxn) ID() string     { return fmt.Sprintf("mem-%d", t.seq) }
@@ -450,7 +464,14 @@ func (t *memTxn) Commit(ctx context.Context) (truetime.Timestamp, error) {
 	if ts <= db.mu.maxTS {
 		ts = db.mu.maxTS + 1
 	}
+	if t.deadline != 0 && ts > t.deadline {
+		t.done = true
+		t.releaseLocked()
+		db.mu.Unlock()
+		return 0, &txn.RetryableError{Txn: t.ID(), Reason: fmt.Sprintf("commit timestamp %v past the deadline %v", ts, t.deadline)}
+	}
 	db.mu.maxTS = ts
+	var committed []txn.KeyValue
 	if t.writes != nil {
 		for k, w := range t.writes.Ascend(btreemap.Min[string](), btreemap.Max[string]()) {
 			v := version{ts: ts}
@@ -461,7 +482,13 @@ func (t *memTxn) Commit(ctx context.Context) (truetime.Timestamp, error) {
 			}
 			_, vs, _ := db.mu.data.Get(k)
 			db.mu.data.ReplaceOrInsert(k, append(vs, v))
+			if db.opts.OnCommit != nil {
+				committed = append(committed, txn.KeyValue{Key: []byte(k), Value: v.value})
+			}
 		}
+	}
+	if db.opts.OnCommit != nil {
+		db.opts.OnCommit(ts, committed)
 	}
 	t.done = true
 	// Commit wait happens before the locks are released (Spanner §4.1.2).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"runtime/debug"
 	"strings"
 
@@ -31,6 +32,18 @@ type handler struct {
 	next  uint32
 	// pendingDB is the database named in the handshake.
 	pendingDB string
+	watch     *clientWatch
+	nc        net.Conn
+	out       *bufConn // nc with buffered writes; flushed after each command
+}
+
+// newSession starts the connection's session (at the handshake and on
+// COM_RESET_CONNECTION) and registers it for SHOW PROCESSLIST and KILL.
+func (h *handler) newSession() {
+	h.sess = h.srv.engine.NewSession(h.conn.GetUser())
+	h.sess.SetConnectionID(h.conn.ConnectionID())
+	nc := h.nc
+	h.sess.Register(nc.RemoteAddr().String(), func() { _ = nc.Close() })
 }
 
 type stmt struct {
@@ -75,6 +88,11 @@ func (h *handler) handleCommand() (err error) {
 		return err
 	}
 	defer h.conn.ResetSequence()
+	defer func() {
+		if ferr := h.out.Flush(); err == nil {
+			err = ferr
+		}
+	}()
 	var resp any
 	func() {
 		defer func() {
@@ -149,7 +167,9 @@ func (h *handler) dispatch(data []byte) (any, error) {
 		if f := h.srv.opts.Knobs.OnQuery; f != nil {
 			f(q)
 		}
+		stop := h.watch.start()
 		res, err := h.sess.Execute(h.ctx, q)
+		stop()
 		h.syncStatus()
 		if err != nil {
 			return err, nil
@@ -178,7 +198,9 @@ func (h *handler) dispatch(data []byte) (any, error) {
 		h.stmts[h.next] = &stmt{id: h.next, prep: p}
 		return &server.Stmt{ID: h.next, Query: p.SQL, Params: p.NumParams, Columns: len(p.Columns)}, nil
 	case mysql.COM_STMT_EXECUTE:
+		stop := h.watch.start()
 		r, err := h.execute(data)
+		stop()
 		h.syncStatus()
 		if err != nil {
 			return err, nil
@@ -211,8 +233,7 @@ func (h *handler) dispatch(data []byte) (any, error) {
 		return eofResp{}, nil
 	case mysql.COM_RESET_CONNECTION:
 		h.sess.Close(h.ctx)
-		h.sess = h.srv.engine.NewSession(h.conn.GetUser())
-		h.sess.SetConnectionID(h.conn.ConnectionID())
+		h.newSession()
 		h.syncStatus()
 		return okResp{}, nil
 	}

@@ -57,8 +57,9 @@ type Server struct {
 	wg     sync.WaitGroup
 	// ctx is the parent of every connection's context; Close cancels it so
 	// that statements waiting (e.g. for locks) end promptly.
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx     context.Context
+	cancel  context.CancelFunc
+	started bool // the engine runs (Start succeeded)
 
 	mu struct {
 		sync.Mutex
@@ -99,6 +100,8 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("wire: listen %s: %w", s.opts.Addr, err)
 	}
+	s.engine.Start()
+	s.started = true
 	s.ln = ln
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -129,6 +132,9 @@ func (s *Server) Close() error {
 		err = s.ln.Close()
 	}
 	s.wg.Wait()
+	if s.started {
+		s.engine.Close()
+	}
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
@@ -172,7 +178,7 @@ func (c credentials) GetCredential(user string) (string, bool, error) {
 // connection.
 func (s *Server) serve(nc net.Conn) {
 	ctx, cancel := context.WithCancel(s.ctx)
-	h := &handler{srv: s, ctx: ctx}
+	h := &handler{srv: s, ctx: ctx, nc: nc}
 	defer func() {
 		if r := recover(); r != nil {
 			s.opts.Logger.Error("sql connection panicked", "remote", nc.RemoteAddr().String(), "panic", r, "stack", string(debug.Stack()))
@@ -187,14 +193,17 @@ func (s *Server) serve(nc net.Conn) {
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
-	conn, err := s.conf.NewCustomizedConn(nc, credentials{s.engine}, h)
+	bc := newBufConn(nc)
+	h.out = bc
+	defer func() { _ = bc.Flush() }() // e.g. a handshake's error packet
+	conn, err := s.conf.NewCustomizedConn(bc, credentials{s.engine}, h)
 	if err != nil {
 		s.opts.Logger.Debug("sql handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
 		return
 	}
 	h.conn = conn
-	h.sess = s.engine.NewSession(conn.GetUser())
-	h.sess.SetConnectionID(conn.ConnectionID())
+	h.watch = newClientWatch(nc, func() *session.Session { return h.sess })
+	h.newSession()
 	if h.pendingDB != "" {
 		if err := h.sess.Use(ctx, h.pendingDB); err != nil {
 			return
