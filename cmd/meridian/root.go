@@ -43,6 +43,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newDebugCmd())
 	root.AddCommand(newCheckCmd())
 	root.AddCommand(newSQLCmd())
+	root.AddCommand(newGeosimCmd())
 	root.AddCommand(newWorkloadCmd())
 	return root
 }
