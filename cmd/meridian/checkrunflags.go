@@ -35,7 +35,7 @@ func (r *runFlags) register(cmd *cobra.Command) {
 	f.StringVar(&r.nemesis, "nemesis", "", "with --nodes: faults to inject, from kill,partition,skew,lease-transfer")
 	f.Uint64Var(&r.seed, "seed", 1, "seed of the transactions, delays and faults")
 	f.StringVar(&r.historyOut, "history-out", "", "also write the recorded history to this file")
-	f.DurationVar(&r.epsilon, "epsilon", 2*time.Millisecond, "with --nodes: the clocks' claimed uncertainty (real offsets stay inside it)")
+	f.DurationVar(&r.epsilon, "epsilon", 2*time.Millisecond, "with --nodes: the clocks' claimed uncertainty (real offsets stay inside it); with --unsafe-no-commit-wait the default is 5× --region-delay")
 	f.DurationVar(&r.regionDelay, "region-delay", 10*time.Millisecond, "with --nodes: one-way delay between regions")
 	f.BoolVar(&r.noCommitWait, "unsafe-no-commit-wait", false, "with --nodes: disable commit wait, to show what it prevents (in-process clusters only)")
 	f.StringVar(&r.hosts, "host", "", "run the SQL workload against these SQL addresses, H:P[,H:P…]")
@@ -61,6 +61,12 @@ func (r *runFlags) record(cmd *cobra.Command, kindName string) (*history.History
 		var nemesis []string
 		if r.nemesis != "" {
 			nemesis = strings.Split(r.nemesis, ",")
+		}
+		if r.noCommitWait && !cmd.Flags().Changed("epsilon") {
+			// Skew smaller than the replication round trip is hidden by it,
+			// commit wait or not: let the clocks be off by more.
+			r.epsilon = max(r.epsilon, 5*r.regionDelay)
+			fmt.Fprintf(cmd.ErrOrStderr(), "--unsafe-no-commit-wait: clocks claim ε = %v (5× --region-delay), offsets inside it; give --epsilon to change it\n", r.epsilon)
 		}
 		st, err = checkrun.Run(ctx, checkrun.Options{
 			Kind: kind, Nodes: r.nodes, Regions: r.regions, Duration: r.duration, Concurrency: r.concurrency,

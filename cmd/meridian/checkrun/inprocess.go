@@ -119,7 +119,14 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 	if err := c.WaitReplicated(wctx, min(3, o.Nodes)); err != nil {
 		return Stats{}, err
 	}
-	fmt.Fprintf(o.Log, "cluster of %d nodes in %d regions up; running %v of %s with %d clients, nemesis %v\n",
+	// Ten ranges (keys by their first digit), so that transactions span
+	// ranges (two-phase commit) and leases spread over the nodes.
+	for d := 1; d <= 9; d++ {
+		if err := c.Node(1).Router().AdminSplit(wctx, []byte(keyPrefix+o.Kind.String()+"/"+strconv.Itoa(d))); err != nil {
+			return Stats{}, fmt.Errorf("splitting the workload's keys: %w", err)
+		}
+	}
+	fmt.Fprintf(o.Log, "cluster of %d nodes in %d regions up, workload keys in 10 ranges; running %v of %s with %d clients, nemesis %v\n",
 		o.Nodes, o.Regions, o.Duration, o.Kind, o.Concurrency, o.Nemesis)
 	return r.workload(ctx)
 }
