@@ -260,6 +260,7 @@ type ReplicaStatus struct {
 	ClosedTS     truetime.Timestamp
 	Quiesced     bool
 	Prepared     int
+	Proposals    int // waiting for raft: not yet handed over, or not yet applied
 }
 
 // Status returns a snapshot of the replica's state.
@@ -272,6 +273,7 @@ func (r *Replica) Status() ReplicaStatus {
 		Leader: r.mu.leader, Term: r.mu.term, IsLeader: r.mu.isLeader,
 		AppliedIndex: r.mu.applied.Index, ClosedTS: r.safeTimeLocked(),
 		Quiesced: r.mu.quiesced, Prepared: len(r.mu.prepared),
+		Proposals: len(r.mu.pending) + len(r.mu.proposals),
 	}
 	if r.mu.desc != nil {
 		st.Desc = proto.Clone(r.mu.desc).(*RangeDescriptor)

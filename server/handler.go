@@ -39,8 +39,8 @@ func (n *Node) HandleRaft(b *replicationpb.RaftBatch) {
 		return
 	}
 	defer n.exit()
-	if s := n.store; s != nil && n.started() {
-		s.HandleRaft(b)
+	if n.started() { // the store is set before started, under n.mu
+		n.store.HandleRaft(b)
 	}
 }
 

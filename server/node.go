@@ -309,9 +309,12 @@ func (n *Node) startServices(ctx context.Context) error {
 	n.eval.Splitter = n.splitter
 	n.placement = ranges.NewPlacementCache(n.router)
 	n.allocator = ranges.NewAllocator(s, clusterView{n}, ranges.AllocatorOptions{DeadTimeout: n.cfg.DeadTimeout}, n.logger)
-	n.txnPart = txn.NewParticipant(txn.ParticipantOptions{Store: s, Router: n.router, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs,
-		RecoveryAge: n.cfg.TxnRecoveryAge})
 	n.gateway = txn.NewGateway(txn.GatewayOptions{NodeID: id, Router: n.router, Clock: n.cfg.Clock, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs})
+	n.txnPart = txn.NewParticipant(txn.ParticipantOptions{Store: s, Router: n.router, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs,
+		RecoveryAge: n.cfg.TxnRecoveryAge, Live: n.txnLive})
+	n.RegisterCall(txn.MethodLive, func(_ context.Context, _ replication.NodeID, payload []byte) ([]byte, error) {
+		return n.gateway.HandleLive(payload)
+	})
 	n.SetTxnHandler(n.txnPart.Handle)
 	n.SetObserver(n.txnPart)
 	if r, err := s.GetReplica(ranges.MetaRangeID); err == nil {
@@ -437,4 +440,13 @@ func (n *Node) Stop() {
 		}
 		n.logger.Info("node stopped", "node", n.NodeID())
 	})
+}
+
+// txnLive asks a gateway (this node's own without a network hop) which of
+// its transactions are open.
+func (n *Node) txnLive(ctx context.Context, gw replication.NodeID, ids [][]byte) ([]bool, error) {
+	if gw == n.store.NodeID() {
+		return n.gateway.Live(ids), nil
+	}
+	return txn.CallLive(ctx, n.transport.Call, gw, ids)
 }

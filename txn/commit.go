@@ -24,6 +24,7 @@ func (t *rwTxn) Commit(ctx context.Context) (truetime.Timestamp, error) {
 		return 0, err
 	}
 	t.done = true
+	defer t.db.unregister(t.meta.Id)
 	if err := t.groupWrites(ctx); err != nil {
 		t.rollbackAll()
 		return 0, err
@@ -192,9 +193,16 @@ func (t *rwTxn) commitTwoPhase(ctx context.Context, coord *participant) (truetim
 		// The outcome may be unknown (the coordinator's answer was lost):
 		// ask, deciding abort if it decided nothing.
 		d, serr := t.decision(ctx, coord.anchor)
-		if serr != nil || !d.Committed {
+		if serr != nil {
+			// Undecided as far as we know: the prepared participants ask
+			// the coordinator themselves (recovery), which settles it; a
+			// rollback leaves prepared locks alone.
+			return 0, fmt.Errorf("%w: txn %s: its commit decision is unknown (%v; asking the coordinator: %v)",
+				replication.ErrAmbiguousResult, t.ID(), err, serr)
+		}
+		if !d.Committed {
 			t.resolve(prepared, false, 0)
-			if serr == nil && d.Aborted {
+			if d.Aborted {
 				var re *RetryableError
 				if !errors.As(err, &re) {
 					err = &RetryableError{Txn: t.ID(), Reason: "aborted during two-phase commit: " + err.Error()}
@@ -233,12 +241,22 @@ func (t *rwTxn) resolve(ps []*participant, commit bool, s truetime.Timestamp) {
 	}
 }
 
-// rollbackAll releases the transaction's locks wherever it took them.
+// rollbackAll releases the transaction's locks wherever it took them (or
+// may have).
 func (t *rwTxn) rollbackAll() {
+	anchors := make([][]byte, 0, len(t.parts)+len(t.failed))
 	for _, p := range t.parts {
+		anchors = append(anchors, p.anchor)
+	}
+	for id, key := range t.failed {
+		if t.parts[id] == nil {
+			anchors = append(anchors, key)
+		}
+	}
+	for _, key := range anchors {
 		t.db.background(func(ctx context.Context) {
 			in := &txnpb.RollbackRequest{Txn: t.meta}
-			_, _, _ = t.db.call(ctx, p.anchor, methodRollback, in, &txnpb.RollbackResponse{}, nil, t.meta.Id)
+			_, _, _ = t.db.call(ctx, key, methodRollback, in, &txnpb.RollbackResponse{}, nil, t.meta.Id)
 		})
 	}
 }
@@ -250,5 +268,6 @@ func (t *rwTxn) Rollback(context.Context) error {
 	}
 	t.done = true
 	t.rollbackAll()
+	t.db.unregister(t.meta.Id)
 	return nil
 }

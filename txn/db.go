@@ -48,6 +48,7 @@ type Gateway struct {
 	seq    atomic.Uint64
 	wg     sync.WaitGroup
 	closed atomic.Bool
+	live   sync.Map // string(txn id) -> struct{}: open read-write transactions
 }
 
 var _ DB = (*Gateway)(nil)
@@ -91,8 +92,10 @@ func (db *Gateway) Begin(ctx context.Context, o Options) (Txn, error) {
 	}
 	switch o.Mode {
 	case ReadWrite:
-		return &rwTxn{db: db, meta: db.newMeta(), opts: o, start: mark(),
-			writes: map[string]*txnpb.Write{}, parts: map[replication.RangeID]*participant{}}, nil
+		t := &rwTxn{db: db, meta: db.newMeta(), opts: o, start: mark(),
+			writes: map[string]*txnpb.Write{}, parts: map[replication.RangeID]*participant{}}
+		db.register(t.meta.Id)
+		return t, nil
 	case ReadOnly:
 		return db.readOnly(o, db.opts.Clock.Now().Latest, true), nil
 	case Stale:

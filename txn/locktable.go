@@ -38,6 +38,10 @@ const (
 	prepared            // prepared here: it can no longer be wounded
 )
 
+func (s txnState) String() string {
+	return [...]string{"active", "committing", "prepared"}[s]
+}
+
 // LockTable holds a store's locks: on keys and on spans (what scans read,
 // so that rows inserted into a scanned span conflict). One per store, so
 // that splits do not move locks. Conflicts are settled by wound-wait: an
@@ -60,9 +64,10 @@ type spanLock struct {
 }
 
 type txnLocks struct {
-	meta  *txnpb.TxnMeta
-	keys  map[string]lockMode
-	state txnState
+	meta       *txnpb.TxnMeta
+	keys       map[string]lockMode
+	state      txnState
+	lastActive time.Duration // when it last took a lock (truetime.Mono)
 }
 
 type abortMark struct {
@@ -235,6 +240,7 @@ func (lt *LockTable) grantLocked(o AcquireOptions) {
 		t = &txnLocks{meta: o.Txn, keys: map[string]lockMode{}}
 		lt.txns[id] = t
 	}
+	t.lastActive = truetime.Mono()
 	if o.End == nil {
 		k := string(o.Key)
 		if t.keys[k] >= o.Mode {
@@ -339,6 +345,38 @@ func (lt *LockTable) Abort(id []byte, reason string, start, end []byte) {
 	lt.releaseLocked(string(id), start, end)
 }
 
+// AbortActive is Abort for a transaction that is neither committing nor
+// prepared here; it reports whether it aborted. A rollback uses it: locks
+// of a commit under way or of a prepared transaction stay until their
+// outcome is known.
+func (lt *LockTable) AbortActive(id []byte, reason string, start, end []byte) bool {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	if t := lt.txns[string(id)]; t != nil && t.state != active {
+		return false
+	}
+	if _, ok := lt.aborted[string(id)]; !ok {
+		lt.aborted[string(id)] = abortMark{reason: reason, at: truetime.Mono()}
+	}
+	lt.releaseLocked(string(id), start, end)
+	return true
+}
+
+// Idle returns the transactions holding locks here that are neither
+// committing nor prepared and have taken no lock for at least age.
+func (lt *LockTable) Idle(age time.Duration) []*txnpb.TxnMeta {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	now := truetime.Mono()
+	var out []*txnpb.TxnMeta
+	for _, t := range lt.txns {
+		if t.state == active && now-t.lastActive >= age {
+			out = append(out, t.meta)
+		}
+	}
+	return out
+}
+
 // ResetSpan forgets the locks inside [start, end) of transactions that are
 // still active (not committing or prepared): the lease of the range holding
 // them moved or the leader changed, so their locks are void; they are
@@ -426,6 +464,16 @@ func (lt *LockTable) Describe() string {
 	}
 	for _, s := range lt.spans {
 		fmt.Fprintf(&b, "span [%s, %s): %s:%s\n", storage.PrettyKey(s.start), storage.PrettyKey(s.end), txnName([]byte(s.txn)), s.mode)
+	}
+	var ids []string
+	for id := range lt.txns {
+		ids = append(ids, id)
+	}
+	sortStrings(ids)
+	now := truetime.Mono()
+	for _, id := range ids {
+		t := lt.txns[id]
+		fmt.Fprintf(&b, "txn %s: %s, %d keys, last lock %v ago\n", txnName([]byte(id)), t.state, len(t.keys), (now - t.lastActive).Round(time.Millisecond))
 	}
 	return b.String()
 }

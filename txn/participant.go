@@ -40,6 +40,15 @@ type ParticipantOptions struct {
 	// resolved by asking its coordinator (abort wins if it decided
 	// nothing). Default: 5s.
 	RecoveryAge time.Duration
+	// Live asks a gateway which of its transactions are still open (see
+	// abandoned.go). Nil: abandoned transactions are not looked for.
+	Live LiveFunc
+	// IdleAge: the gateway of a transaction whose locks here took nothing
+	// new for this long is asked whether it still runs it. Default: 2s.
+	IdleAge time.Duration
+	// GatewayTimeout: such a transaction is aborted here once its gateway
+	// was unreachable for this long. Default: 10s.
+	GatewayTimeout time.Duration
 	// TestingKnobs are for tests and demonstrations only.
 	TestingKnobs TestingKnobs
 }
@@ -72,7 +81,8 @@ type Participant struct {
 
 	mu struct {
 		sync.Mutex
-		seen map[string]time.Duration // prepared txn -> when first seen here
+		seen        map[string]time.Duration // prepared txn -> when first seen here
+		unreachable map[string]time.Duration // idle txn -> when its gateway first failed to answer
 	}
 	stop chan struct{}
 	once sync.Once
@@ -83,6 +93,12 @@ type Participant struct {
 func NewParticipant(o ParticipantOptions) *Participant {
 	if o.RecoveryAge == 0 {
 		o.RecoveryAge = 5 * time.Second
+	}
+	if o.IdleAge == 0 {
+		o.IdleAge = 2 * time.Second
+	}
+	if o.GatewayTimeout == 0 {
+		o.GatewayTimeout = 10 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -95,13 +111,15 @@ func NewParticipant(o ParticipantOptions) *Participant {
 		deciding: map[string]*sync.Mutex{}, stop: make(chan struct{}),
 	}
 	p.mu.seen = map[string]time.Duration{}
+	p.mu.unreachable = map[string]time.Duration{}
 	return p
 }
 
 // Locks returns the store's lock table.
 func (p *Participant) Locks() *LockTable { return p.locks }
 
-// Start begins the recovery of abandoned prepared transactions.
+// Start begins the recovery of abandoned prepared transactions and the
+// sweep of abandoned locks.
 func (p *Participant) Start() {
 	p.wg.Add(1)
 	go func() {
@@ -112,6 +130,7 @@ func (p *Participant) Start() {
 			select {
 			case <-t.C:
 				p.recover()
+				p.sweepAbandoned()
 				p.locks.GC(time.Minute)
 			case <-p.stop:
 				return
@@ -362,8 +381,13 @@ func mvccWrites(writes []*txnpb.Write, ts truetime.Timestamp) []*replication.MVC
 // releaseRange drops the transaction's locks on this range.
 func (p *Participant) releaseRange(r *replication.Replica, id []byte) {
 	if d := r.Desc(); d != nil {
-		p.locks.Release(id, d.StartKey, d.EndKey)
+		p.release(d, id)
 	}
+}
+
+// release drops the transaction's locks in the span of d.
+func (p *Participant) release(d *replication.RangeDescriptor, id []byte) {
+	p.locks.Release(id, d.StartKey, d.EndKey)
 }
 
 // commitWait waits until the commit timestamp has passed everywhere.

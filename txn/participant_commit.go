@@ -64,6 +64,12 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 	if err != nil {
 		return nil, err
 	}
+	// The locks go by the span the range has now: a split while the commit
+	// runs must not strand the locks that land in the new right half.
+	span := r.Desc()
+	if span == nil {
+		return nil, &replication.RangeNotFoundError{RangeID: r.RangeID()}
+	}
 	if err := p.checkEpoch(r, in.Txn, in.Epoch, epoch); err != nil {
 		return nil, err
 	}
@@ -77,7 +83,7 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 		if err := p.locks.SetState(in.Txn, committing); err != nil {
 			return nil, err
 		}
-		p.releaseRange(r, in.Txn.Id)
+		p.release(span, in.Txn.Id)
 		return &txnpb.CommitResponse{CommitTs: in.ReadOnlyTs, Timings: tm}, nil
 	}
 	waited, err := p.writeLocks(ctx, r, in.Txn, in.Writes, epoch, in.LockTimeoutNanos)
@@ -101,12 +107,13 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 		}
 		if d != nil && d.Committed {
 			// A repeated decision: it stands at the timestamp taken first.
-			p.releaseRange(r, in.Txn.Id)
+			p.release(span, in.Txn.Id)
 			return &txnpb.CommitResponse{CommitTs: d.CommitTs, Timings: tm}, nil
 		}
 	}
 	w, err := r.AssignTimestamp(truetime.Timestamp(in.MinTs))
 	if err != nil {
+		p.proposalFailed(span, in.Txn.Id, err)
 		return nil, err
 	}
 	wb := &replication.WriteBatch{Mvcc: mvccWrites(in.Writes, w.TS)}
@@ -120,13 +127,13 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 	defer cancel()
 	start := truetime.Mono()
 	if err := r.ProposeWrite(pctx, w, wb); err != nil {
-		p.proposalFailed(r, in.Txn.Id, err)
+		p.proposalFailed(span, in.Txn.Id, err)
 		return nil, err
 	}
 	tm.RaftNanos = int64(truetime.Mono() - start)
 	cw, err := p.commitWait(pctx, w.TS)
 	tm.CommitWaitNanos = int64(cw)
-	p.releaseRange(r, in.Txn.Id)
+	p.release(span, in.Txn.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +146,10 @@ func (p *Participant) prepare(ctx context.Context, r *replication.Replica, in *t
 	epoch, err := p.lease(ctx, r)
 	if err != nil {
 		return nil, err
+	}
+	span := r.Desc()
+	if span == nil {
+		return nil, &replication.RangeNotFoundError{RangeID: r.RangeID()}
 	}
 	if err := p.checkEpoch(r, in.Txn, in.Epoch, epoch); err != nil {
 		return nil, err
@@ -157,6 +168,7 @@ func (p *Participant) prepare(ctx context.Context, r *replication.Replica, in *t
 	}
 	w, err := r.AssignTimestamp(0)
 	if err != nil {
+		p.proposalFailed(span, in.Txn.Id, err)
 		return nil, err
 	}
 	rec, _ := proto.Marshal(&txnpb.PreparedRecord{Txn: in.Txn, Writes: in.Writes, Reads: in.Reads, CoordinatorKey: in.CoordinatorKey})
@@ -165,7 +177,7 @@ func (p *Participant) prepare(ctx context.Context, r *replication.Replica, in *t
 	defer cancel()
 	start := truetime.Mono()
 	if err := r.ProposeWrite(pctx, w, wb); err != nil {
-		p.proposalFailed(r, in.Txn.Id, err)
+		p.proposalFailed(span, in.Txn.Id, err)
 		return nil, err
 	}
 	tm.RaftNanos = int64(truetime.Mono() - start)
@@ -179,16 +191,15 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // proposalFailed releases a transaction's locks on this range after its
-// commit or prepare proposal definitely did not apply; when the outcome is
+// commit or prepare did not get to propose or its proposal definitely did
+// not apply; when the outcome is
 // unknown they stay (releasing them could let another transaction read
 // around a write that still applies).
-func (p *Participant) proposalFailed(r *replication.Replica, txnID []byte, err error) {
+func (p *Participant) proposalFailed(span *replication.RangeDescriptor, txnID []byte, err error) {
 	if errors.Is(err, replication.ErrAmbiguousResult) {
 		return
 	}
-	if d := r.Desc(); d != nil {
-		p.locks.Abort(txnID, "its commit failed: "+err.Error(), d.StartKey, d.EndKey)
-	}
+	p.locks.Abort(txnID, "its commit failed: "+err.Error(), span.StartKey, span.EndKey)
 }
 
 // resolve applies a prepared transaction's outcome here.
@@ -244,10 +255,11 @@ func (p *Participant) preparedRecord(r *replication.Replica, txnID []byte) (*txn
 	return nil, nil
 }
 
-// rollback drops an unprepared transaction's locks on this range.
+// rollback drops an active transaction's locks on this range (not those
+// of a commit under way or of a prepared transaction).
 func (p *Participant) rollback(r *replication.Replica, in *txnpb.RollbackRequest) (*txnpb.RollbackResponse, error) {
 	if d := r.Desc(); d != nil {
-		p.locks.Abort(in.Txn.Id, "rolled back", d.StartKey, d.EndKey)
+		p.locks.AbortActive(in.Txn.Id, "rolled back", d.StartKey, d.EndKey)
 	}
 	return &txnpb.RollbackResponse{}, nil
 }

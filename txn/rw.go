@@ -29,8 +29,22 @@ type rwTxn struct {
 	start  timeMark
 	writes map[string]*txnpb.Write
 	parts  map[replication.RangeID]*participant
+	// failed are ranges where a lock request failed: it may have been
+	// granted there all the same, so a rollback goes there too.
+	failed map[replication.RangeID][]byte
 	ledger Ledger
 	done   bool
+}
+
+// requestFailed remembers the range of a failed lock request.
+func (t *rwTxn) requestFailed(desc *replication.RangeDescriptor, key []byte) {
+	if desc == nil {
+		return
+	}
+	if t.failed == nil {
+		t.failed = map[replication.RangeID][]byte{}
+	}
+	t.failed[replication.RangeID(desc.RangeId)] = append([]byte(nil), key...)
 }
 
 func (t *rwTxn) ID() string                        { return txnName(t.meta.Id) }
@@ -83,6 +97,7 @@ func (t *rwTxn) Get(ctx context.Context, key []byte, o ReadOptions) ([]byte, boo
 	out := &txnpb.LockReadResponse{}
 	desc, _, err := t.db.call(ctx, key, methodLockRead, in, out, &t.ledger, t.meta.Id)
 	if err != nil {
+		t.requestFailed(desc, key)
 		return nil, false, err
 	}
 	if err := t.touch(desc, out.Epoch, &txnpb.Span{Key: key}); err != nil {
@@ -151,6 +166,7 @@ func (t *rwTxn) Scan(ctx context.Context, span Span, o ScanOptions) (ScanResult,
 		out := &txnpb.LockScanResponse{}
 		desc, _, err := t.db.call(ctx, route, methodLockScan, in, out, &t.ledger, t.meta.Id)
 		if err != nil {
+			t.requestFailed(desc, route)
 			return nil, nil, err
 		}
 		if desc != nil {

@@ -1458,6 +1458,97 @@ func (x *Error) GetAborted() bool {
 	return false
 }
 
+// LiveRequest asks a gateway which of its transactions are still open (a
+// participant holding their locks asks, to drop the locks of abandoned
+// ones).
+type LiveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TxnIds        [][]byte               `protobuf:"bytes,1,rep,name=txn_ids,json=txnIds,proto3" json:"txn_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveRequest) Reset() {
+	*x = LiveRequest{}
+	mi := &file_txn_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveRequest) ProtoMessage() {}
+
+func (x *LiveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_txn_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveRequest.ProtoReflect.Descriptor instead.
+func (*LiveRequest) Descriptor() ([]byte, []int) {
+	return file_txn_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *LiveRequest) GetTxnIds() [][]byte {
+	if x != nil {
+		return x.TxnIds
+	}
+	return nil
+}
+
+type LiveResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Live          []bool                 `protobuf:"varint,1,rep,packed,name=live,proto3" json:"live,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveResponse) Reset() {
+	*x = LiveResponse{}
+	mi := &file_txn_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveResponse) ProtoMessage() {}
+
+func (x *LiveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_txn_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveResponse.ProtoReflect.Descriptor instead.
+func (*LiveResponse) Descriptor() ([]byte, []int) {
+	return file_txn_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *LiveResponse) GetLive() []bool {
+	if x != nil {
+		return x.Live
+	}
+	return nil
+}
+
 var File_txn_proto protoreflect.FileDescriptor
 
 const file_txn_proto_rawDesc = "" +
@@ -1562,7 +1653,11 @@ const file_txn_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1b\n" +
 	"\tother_txn\x18\x04 \x01(\fR\botherTxn\x12\x10\n" +
 	"\x03key\x18\x05 \x01(\fR\x03key\x12\x18\n" +
-	"\aaborted\x18\x06 \x01(\bR\aabortedB*Z(github.com/meridiandb/meridian/txn/txnpbb\x06proto3"
+	"\aaborted\x18\x06 \x01(\bR\aaborted\"&\n" +
+	"\vLiveRequest\x12\x17\n" +
+	"\atxn_ids\x18\x01 \x03(\fR\x06txnIds\"\"\n" +
+	"\fLiveResponse\x12\x12\n" +
+	"\x04live\x18\x01 \x03(\bR\x04liveB*Z(github.com/meridiandb/meridian/txn/txnpbb\x06proto3"
 
 var (
 	file_txn_proto_rawDescOnce sync.Once
@@ -1576,7 +1671,7 @@ func file_txn_proto_rawDescGZIP() []byte {
 	return file_txn_proto_rawDescData
 }
 
-var file_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_txn_proto_goTypes = []any{
 	(*TxnMeta)(nil),          // 0: meridian.txn.TxnMeta
 	(*Epoch)(nil),            // 1: meridian.txn.Epoch
@@ -1601,6 +1696,8 @@ var file_txn_proto_goTypes = []any{
 	(*Decision)(nil),         // 20: meridian.txn.Decision
 	(*PreparedRecord)(nil),   // 21: meridian.txn.PreparedRecord
 	(*Error)(nil),            // 22: meridian.txn.Error
+	(*LiveRequest)(nil),      // 23: meridian.txn.LiveRequest
+	(*LiveResponse)(nil),     // 24: meridian.txn.LiveResponse
 }
 var file_txn_proto_depIdxs = []int32{
 	0,  // 0: meridian.txn.LockReadRequest.txn:type_name -> meridian.txn.TxnMeta
@@ -1645,7 +1742,7 @@ func file_txn_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_txn_proto_rawDesc), len(file_txn_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
