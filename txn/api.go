@@ -38,6 +38,24 @@ type Options struct {
 	// LockTimeout bounds each wait for a lock. Default: 5s (as MySQL's
 	// innodb_lock_wait_timeout, scaled down).
 	LockTimeout time.Duration
+	// Priority is a read-write transaction's age for wound-wait (lower is
+	// older and wins). Zero: the gateway's clock now. A client retrying an
+	// aborted transaction passes the first attempt's (Prioritized), so
+	// that it ages instead of being wounded again and again.
+	Priority int64
+}
+
+// Prioritized is implemented by read-write transactions: Priority returns
+// the wound-wait age to pass to a retry.
+type Prioritized interface {
+	Priority() int64
+}
+
+// Deadliner is implemented by read-write transactions: SetDeadline bounds
+// the commit timestamp. A commit that would take a later one fails with a
+// retryable error and no effects (SQL's schema leases use it).
+type Deadliner interface {
+	SetDeadline(ts truetime.Timestamp)
 }
 
 // KeyValue is a key and its value as read by a transaction.

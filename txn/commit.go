@@ -42,7 +42,11 @@ func (t *rwTxn) Commit(ctx context.Context) (truetime.Timestamp, error) {
 	)
 	switch {
 	case len(t.parts) == 0:
-		return t.db.opts.Clock.Now().Latest, nil
+		s := t.db.opts.Clock.Now().Latest
+		if t.deadline != 0 && s > t.deadline {
+			return 0, &RetryableError{Txn: t.ID(), Reason: fmt.Sprintf("its commit timestamp %v would pass its deadline %v", s, t.deadline)}
+		}
+		return s, nil
 	case len(writers) == 0:
 		s, err = t.commitReadOnly(ctx)
 	case len(t.parts) == 1:
@@ -85,7 +89,7 @@ func (t *rwTxn) groupWrites(ctx context.Context) error {
 
 func (t *rwTxn) commitOne(ctx context.Context, p *participant, twoPhase bool, minTS truetime.Timestamp) (truetime.Timestamp, error) {
 	in := &txnpb.CommitRequest{Txn: t.meta, Writes: p.writes, Epoch: p.epoch, TwoPhase: twoPhase, MinTs: int64(minTS),
-		LockTimeoutNanos: int64(t.opts.LockTimeout)}
+		LockTimeoutNanos: int64(t.opts.LockTimeout), MaxTs: int64(t.deadline)}
 	out := &txnpb.CommitResponse{}
 	if _, _, err := t.db.call(ctx, p.anchor, methodCommit, in, out, &t.ledger, t.meta.Id); err != nil {
 		return 0, err
@@ -98,6 +102,9 @@ func (t *rwTxn) commitOne(ctx context.Context, p *participant, twoPhase bool, mi
 // so that any later writer lands above it.
 func (t *rwTxn) commitReadOnly(ctx context.Context) (truetime.Timestamp, error) {
 	s := t.db.opts.Clock.Now().Latest
+	if t.deadline != 0 && s > t.deadline {
+		return 0, &RetryableError{Txn: t.ID(), Reason: fmt.Sprintf("its commit timestamp %v would pass its deadline %v", s, t.deadline)}
+	}
 	if !t.db.opts.TestingKnobs.UnsafeNoCommitWait {
 		start := truetime.Mono()
 		if err := t.db.opts.Clock.WaitUntilAfter(ctx, s); err != nil {
@@ -169,12 +176,11 @@ func (t *rwTxn) commitTwoPhase(ctx context.Context, coord *participant) (truetim
 	var maxPrepare truetime.Timestamp
 	var prepared []*participant
 	start := truetime.Mono()
-	var prep Ledger
 	err := t.eachParticipant(ctx, others, func(ctx context.Context, p *participant, l *Ledger) error {
 		in := &txnpb.PrepareRequest{Txn: t.meta, Writes: p.writes, Epoch: p.epoch, CoordinatorKey: coord.anchor, Reads: p.reads,
 			LockTimeoutNanos: int64(t.opts.LockTimeout)}
 		out := &txnpb.PrepareResponse{}
-		if _, _, err := t.db.call(ctx, p.anchor, methodPrepare, in, out, &prep, t.meta.Id); err != nil {
+		if _, _, err := t.db.call(ctx, p.anchor, methodPrepare, in, out, l, t.meta.Id); err != nil {
 			return err
 		}
 		mu.Lock()

@@ -41,14 +41,18 @@ type GatewayOptions struct {
 // Gateway is a gateway node's transaction coordinator: it implements DB
 // over the ranges. Its background work (resolving participants
 // after a two-phase commit, rolling back) runs on goroutines it owns; Close
-// waits for them.
+// cancels and waits for them (what they leave undone, participants' recovery
+// and the abandoned-transaction sweep finish).
 type Gateway struct {
 	opts   GatewayOptions
 	idBase uint64
 	seq    atomic.Uint64
 	wg     sync.WaitGroup
 	closed atomic.Bool
-	live   sync.Map // string(txn id) -> struct{}: open read-write transactions
+	// stopCtx is cancelled by Close; background work runs under it.
+	stopCtx context.Context
+	stop    context.CancelFunc
+	live    sync.Map // string(txn id) -> struct{}: open read-write transactions
 }
 
 var _ DB = (*Gateway)(nil)
@@ -66,23 +70,29 @@ func NewGateway(o GatewayOptions) *Gateway {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Gateway{opts: o, idBase: binary.LittleEndian.Uint64(b[:])}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Gateway{opts: o, idBase: binary.LittleEndian.Uint64(b[:]), stopCtx: ctx, stop: cancel}
 }
 
 // Clock implements txn.DB.
 func (db *Gateway) Clock() truetime.Clock { return db.opts.Clock }
 
-// Close waits for the background work of finished transactions.
+// Close cancels the background work of finished transactions and waits
+// for it to return.
 func (db *Gateway) Close() {
 	db.closed.Store(true)
+	db.stop()
 	db.wg.Wait()
 }
 
-func (db *Gateway) newMeta() *txnpb.TxnMeta {
+func (db *Gateway) newMeta(priority int64) *txnpb.TxnMeta {
 	id := make([]byte, 16)
 	binary.BigEndian.PutUint64(id[:8], uint64(db.opts.NodeID))
 	binary.BigEndian.PutUint64(id[8:], db.idBase+db.seq.Add(1))
-	return &txnpb.TxnMeta{Id: id, Priority: int64(db.opts.Clock.Now().Latest), GatewayNode: uint64(db.opts.NodeID)}
+	if priority == 0 {
+		priority = int64(db.opts.Clock.Now().Latest)
+	}
+	return &txnpb.TxnMeta{Id: id, Priority: priority, GatewayNode: uint64(db.opts.NodeID)}
 }
 
 // Begin implements txn.DB.
@@ -92,7 +102,7 @@ func (db *Gateway) Begin(ctx context.Context, o Options) (Txn, error) {
 	}
 	switch o.Mode {
 	case ReadWrite:
-		t := &rwTxn{db: db, meta: db.newMeta(), opts: o, start: mark(),
+		t := &rwTxn{db: db, meta: db.newMeta(o.Priority), opts: o, start: mark(),
 			writes: map[string]*txnpb.Write{}, parts: map[replication.RangeID]*participant{}}
 		db.register(t.meta.Id)
 		return t, nil
@@ -119,7 +129,7 @@ func (db *Gateway) background(fn func(ctx context.Context)) {
 	db.wg.Add(1)
 	go func() {
 		defer db.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(db.stopCtx, 30*time.Second)
 		defer cancel()
 		fn(ctx)
 	}()

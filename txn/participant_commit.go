@@ -116,6 +116,13 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 		p.proposalFailed(span, in.Txn.Id, err)
 		return nil, err
 	}
+	if in.MaxTs != 0 && int64(w.TS) > in.MaxTs {
+		r.ReleaseTimestamp(w)
+		err := &RetryableError{Txn: txnName(in.Txn.Id), Reason: fmt.Sprintf("its commit timestamp %v would pass its deadline %v",
+			w.TS, truetime.Timestamp(in.MaxTs))}
+		p.proposalFailed(span, in.Txn.Id, err)
+		return nil, err
+	}
 	wb := &replication.WriteBatch{Mvcc: mvccWrites(in.Writes, w.TS)}
 	if in.TwoPhase {
 		rec, _ := proto.Marshal(&txnpb.Decision{Committed: true, CommitTs: int64(w.TS)})

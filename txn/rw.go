@@ -34,7 +34,15 @@ type rwTxn struct {
 	failed map[replication.RangeID][]byte
 	ledger Ledger
 	done   bool
+	// deadline, if set, bounds the commit timestamp.
+	deadline truetime.Timestamp
 }
+
+// Priority implements Prioritized.
+func (t *rwTxn) Priority() int64 { return t.meta.Priority }
+
+// SetDeadline implements Deadliner.
+func (t *rwTxn) SetDeadline(ts truetime.Timestamp) { t.deadline = ts }
 
 // requestFailed remembers the range of a failed lock request.
 func (t *rwTxn) requestFailed(desc *replication.RangeDescriptor, key []byte) {

@@ -161,3 +161,75 @@ func TestWoundWait(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRetryKeepsPriority(t *testing.T) {
+	c := startCluster(t, 3)
+	ctx := context.Background()
+	db := c.Node(1).TxnDB()
+	first, _ := db.Begin(ctx, txn.Options{})
+	prio := first.(txn.Prioritized).Priority()
+	_ = first.Rollback(ctx)
+	// A transaction begun since is younger than the retry of first.
+	other, _ := db.Begin(ctx, txn.Options{})
+	if _, _, err := other.Get(ctx, key("p"), txn.ReadOptions{ForUpdate: true}); err != nil {
+		t.Fatal(err)
+	}
+	retry, _ := db.Begin(ctx, txn.Options{Priority: prio})
+	if got := retry.(txn.Prioritized).Priority(); got != prio {
+		t.Fatalf("retry priority %d, want %d", got, prio)
+	}
+	// The retry is older, so it wounds the holder instead of waiting.
+	if _, _, err := retry.Get(ctx, key("p"), txn.ReadOptions{ForUpdate: true}); err != nil {
+		t.Fatalf("retry blocked behind a younger transaction: %v", err)
+	}
+	if err := retry.Put(ctx, key("p"), []byte("retry")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := retry.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Commit(ctx); !txn.IsRetryable(err) {
+		t.Fatalf("wounded younger transaction: %v, want retryable", err)
+	}
+}
+
+func TestCommitDeadline(t *testing.T) {
+	c := startCluster(t, 3)
+	ctx := context.Background()
+	db := c.Node(1).TxnDB()
+	if err := c.Node(1).Router().AdminSplit(ctx, key("m")); err != nil {
+		t.Fatal(err)
+	}
+	for _, keys := range [][]string{{"d1"}, {"d2", "n2"}} {
+		tx, _ := db.Begin(ctx, txn.Options{})
+		for _, k := range keys {
+			if err := tx.Put(ctx, key(k), []byte("v")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A deadline already in the past: no commit timestamp can meet it.
+		tx.(txn.Deadliner).SetDeadline(1)
+		start := time.Now()
+		_, err := tx.Commit(ctx)
+		t.Logf("%v: commit failed after %v: %v", keys, time.Since(start), err)
+		if !txn.IsRetryable(err) {
+			t.Fatalf("commit of %v past its deadline: %v, want retryable", keys, err)
+		}
+		ro, _ := db.Begin(ctx, txn.Options{Mode: txn.ReadOnly})
+		for _, k := range keys {
+			if _, ok, err := ro.Get(ctx, key(k), txn.ReadOptions{}); err != nil || ok {
+				t.Fatalf("%s written by a commit past its deadline (found %v, %v)", k, ok, err)
+			}
+		}
+		// Locks are gone: a new transaction writes the keys at once.
+		tx2, _ := db.Begin(ctx, txn.Options{LockTimeout: time.Second})
+		for _, k := range keys {
+			if err := tx2.Put(ctx, key(k), []byte("w")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := tx2.Commit(ctx); err != nil {
+			t.Fatalf("after a failed deadline commit: %v", err)
+		}
+	}
+}

@@ -677,8 +677,11 @@ type CommitRequest struct {
 	LockTimeoutNanos int64                  `protobuf:"varint,6,opt,name=lock_timeout_nanos,json=lockTimeoutNanos,proto3" json:"lock_timeout_nanos,omitempty"`
 	// read_only: release the read locks after validating them at commit_ts
 	// (a read-write transaction that wrote nothing).
-	ReadOnly      bool  `protobuf:"varint,7,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
-	ReadOnlyTs    int64 `protobuf:"varint,8,opt,name=read_only_ts,json=readOnlyTs,proto3" json:"read_only_ts,omitempty"`
+	ReadOnly   bool  `protobuf:"varint,7,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	ReadOnlyTs int64 `protobuf:"varint,8,opt,name=read_only_ts,json=readOnlyTs,proto3" json:"read_only_ts,omitempty"`
+	// max_ts, if set, is the latest commit timestamp the transaction may
+	// take (its deadline); past it the commit fails without effects.
+	MaxTs         int64 `protobuf:"varint,9,opt,name=max_ts,json=maxTs,proto3" json:"max_ts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -765,6 +768,13 @@ func (x *CommitRequest) GetReadOnly() bool {
 func (x *CommitRequest) GetReadOnlyTs() int64 {
 	if x != nil {
 		return x.ReadOnlyTs
+	}
+	return 0
+}
+
+func (x *CommitRequest) GetMaxTs() int64 {
+	if x != nil {
+		return x.MaxTs
 	}
 	return 0
 }
@@ -1599,7 +1609,7 @@ const file_txn_proto_rawDesc = "" +
 	"\n" +
 	"resume_key\x18\x02 \x01(\fR\tresumeKey\x12)\n" +
 	"\x05epoch\x18\x03 \x01(\v2\x13.meridian.txn.EpochR\x05epoch\x12/\n" +
-	"\atimings\x18\x04 \x01(\v2\x15.meridian.txn.TimingsR\atimings\"\xb1\x02\n" +
+	"\atimings\x18\x04 \x01(\v2\x15.meridian.txn.TimingsR\atimings\"\xc8\x02\n" +
 	"\rCommitRequest\x12'\n" +
 	"\x03txn\x18\x01 \x01(\v2\x15.meridian.txn.TxnMetaR\x03txn\x12+\n" +
 	"\x06writes\x18\x02 \x03(\v2\x13.meridian.txn.WriteR\x06writes\x12)\n" +
@@ -1609,7 +1619,8 @@ const file_txn_proto_rawDesc = "" +
 	"\x12lock_timeout_nanos\x18\x06 \x01(\x03R\x10lockTimeoutNanos\x12\x1b\n" +
 	"\tread_only\x18\a \x01(\bR\breadOnly\x12 \n" +
 	"\fread_only_ts\x18\b \x01(\x03R\n" +
-	"readOnlyTs\"^\n" +
+	"readOnlyTs\x12\x15\n" +
+	"\x06max_ts\x18\t \x01(\x03R\x05maxTs\"^\n" +
 	"\x0eCommitResponse\x12\x1b\n" +
 	"\tcommit_ts\x18\x01 \x01(\x03R\bcommitTs\x12/\n" +
 	"\atimings\x18\x02 \x01(\v2\x15.meridian.txn.TimingsR\atimings\"\x92\x02\n" +
