@@ -55,9 +55,7 @@ func (o *Options) setDefaults() {
 // fails with a retryable error and no effects. With it a schema lease
 // bounds commit timestamps exactly; without it the SQL layer checks the
 // lease before committing and relies on Options.CommitMargin.
-type Deadliner interface {
-	SetDeadline(ts truetime.Timestamp)
-}
+type Deadliner = txn.Deadliner
 
 // Lease is a node's right to use one schema version until its expiry.
 // Transactions acquire it (Manager.Acquire) before they start and

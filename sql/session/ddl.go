@@ -697,23 +697,7 @@ func (s *Session) backfill(ctx context.Context, tableID, indexID uint32) error {
 }
 
 func retryTxn(ctx context.Context, db txn.DB, fn func(tx txn.Txn) error) error {
-	var err error
-	for attempt := 0; attempt < catalog.MaxRetries; attempt++ {
-		var tx txn.Txn
-		if tx, err = db.Begin(ctx, txn.Options{}); err != nil {
-			return err
-		}
-		if err = fn(tx); err == nil {
-			_, err = tx.Commit(ctx)
-		}
-		if err != nil {
-			_ = tx.Rollback(ctx)
-		}
-		if err == nil || !txn.IsRetryable(err) {
-			return err
-		}
-	}
-	return err
+	return retryTxnOpts(ctx, db, txn.Options{}, catalog.MaxRetries, fn)
 }
 
 // removeIndex drops an index: public ones become write-only first (so

@@ -116,13 +116,17 @@ func (j *janitor) close() {
 }
 
 // retryTxnOpts runs fn in a read-write transaction with options o,
-// retrying retryable errors up to attempts times.
+// retrying retryable errors up to attempts times. Retries keep the first
+// attempt's wound-wait age.
 func retryTxnOpts(ctx context.Context, db txn.DB, o txn.Options, attempts int, fn func(tx txn.Txn) error) error {
 	var err error
 	for attempt := 0; attempt < attempts; attempt++ {
 		var tx txn.Txn
 		if tx, err = db.Begin(ctx, o); err != nil {
 			return err
+		}
+		if p, ok := tx.(txn.Prioritized); ok && o.Priority == 0 {
+			o.Priority = p.Priority()
 		}
 		if err = fn(tx); err == nil {
 			_, err = tx.Commit(ctx)

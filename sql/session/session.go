@@ -154,6 +154,10 @@ type Session struct {
 	// proc is the session's entry in the engine's process list (nil
 	// until Register).
 	proc *process
+	// retrying is set while an autocommit statement runs under retry;
+	// retryPriority is then its first transaction's wound-wait age.
+	retrying      bool
+	retryPriority int64
 	// stmtCtx is the running statement's context (for SLEEP).
 	stmtCtx context.Context
 }
@@ -502,10 +506,16 @@ func (s *Session) beginLeased(ctx context.Context, opts txn.Options) (txn.Txn, *
 			return nil, nil, err
 		}
 	}
+	if opts.Mode == txn.ReadWrite && opts.Priority == 0 {
+		opts.Priority = s.retryPriority
+	}
 	tx, err := s.e.opts.DB.Begin(ctx, opts)
 	if err != nil {
 		s.e.Catalog.Release(lease)
 		return nil, nil, err
+	}
+	if p, ok := tx.(txn.Prioritized); ok && s.retryPriority == 0 && s.retrying {
+		s.retryPriority = p.Priority()
 	}
 	if lease != nil && opts.Mode == txn.ReadOnly && tx.ReadTimestamp() >= lease.Expiry() {
 		_ = tx.Rollback(ctx)
@@ -523,6 +533,10 @@ func (s *Session) retry(ctx context.Context, fn func() (*Result, error)) (*Resul
 	retries := 0
 	var retryTime, begin = int64(0), truetime.Mono()
 	inTxn := s.tx != nil
+	// Attempts after the first keep the first one's wound-wait age, so a
+	// statement that keeps losing conflicts grows old enough to win.
+	s.retrying, s.retryPriority = !inTxn, 0
+	defer func() { s.retrying, s.retryPriority = false, 0 }()
 	for attempt := 0; attempt <= s.e.opts.MaxRetries; attempt++ {
 		res, err = fn()
 		if err == nil || inTxn || !txn.IsRetryable(err) || ctx.Err() != nil || (s.stmtCtx != nil && s.stmtCtx.Err() != nil) {
