@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -75,10 +76,11 @@ func (a *applier) applyConfChange(cc *raftpb.ConfChangeV2) error {
 	r := a.r
 	a.state.ConfState = r.raft.node.ApplyConfChange(cc)
 	if cctx.Desc != nil {
-		if err := putProto(a.b, storage.RangeLocalKey(uint64(r.rangeID), storage.SuffixDescriptor, nil), cctx.Desc); err != nil {
+		next := changedDescriptor(a.desc, cctx.Desc, cc)
+		if err := putProto(a.b, storage.RangeLocalKey(uint64(r.rangeID), storage.SuffixDescriptor, nil), next); err != nil {
 			return err
 		}
-		a.desc = cctx.Desc
+		a.desc = next
 	}
 	a.results = append(a.results, applyResult{id: cctx.Id})
 	if _, ok := ReplicaByID(a.desc, r.replicaID); !ok {
@@ -87,6 +89,41 @@ func (a *applier) applyConfChange(cc *raftpb.ConfChangeV2) error {
 	}
 	a.after = append(a.after, func() { r.store.replicaInitialized(r) })
 	return nil
+}
+
+// changedDescriptor applies a committed membership change to the
+// descriptor as it is now. The proposer computed proposed from the
+// descriptor it saw; a split may have applied since, so only the change
+// itself is taken from it, never the span.
+func changedDescriptor(cur, proposed *RangeDescriptor, cc *raftpb.ConfChangeV2) *RangeDescriptor {
+	if cur == nil {
+		return proposed
+	}
+	next := proto.Clone(cur).(*RangeDescriptor)
+	next.Generation++
+	next.NextReplicaId = max(next.NextReplicaId, proposed.NextReplicaId)
+	for _, ch := range cc.Changes {
+		id := ReplicaID(ch.GetNodeId())
+		idx := slices.IndexFunc(next.Replicas, func(x *ReplicaDescriptor) bool { return ReplicaID(x.ReplicaId) == id })
+		typ := replicationpb.ReplicaType_VOTER
+		switch ch.GetType() {
+		case raftpb.ConfChangeType_ConfChangeRemoveNode:
+			if idx >= 0 {
+				next.Replicas = slices.Delete(next.Replicas, idx, idx+1)
+			}
+			continue
+		case raftpb.ConfChangeType_ConfChangeAddLearnerNode:
+			typ = replicationpb.ReplicaType_LEARNER
+		}
+		if idx >= 0 {
+			next.Replicas[idx].Type = typ
+		} else if rd, ok := ReplicaByID(proposed, id); ok {
+			rd = proto.Clone(rd).(*ReplicaDescriptor)
+			rd.Type = typ
+			next.Replicas = append(next.Replicas, rd)
+		}
+	}
+	return next
 }
 
 // ReplicaChangeType is the kind of one membership change.
