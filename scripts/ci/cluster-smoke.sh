@@ -47,7 +47,10 @@ wait_until() {
   local secs=$1 what=$2; shift 2
   local deadline=$((SECONDS + secs))
   until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for: $what"
+    if [ $SECONDS -ge $deadline ]; then
+      "$@" 2>&1 | tail -5 >&2 || true
+      fail "timed out after ${secs}s waiting for: $what"
+    fi
     sleep 0.5
   done
 }
@@ -114,7 +117,8 @@ start_node "$victim"
 check_acked() {
   local i=$1
   m debug kv scan --host "$(addr "$i")" load/ load0 | awk -F'\t' '$2 == "killed/" $1 {print $1}' | sort >"$work/seen.$i" || return 1
-  [ -z "$(comm -23 <(sort "$work/acked") "$work/seen.$i")" ]
+  local missing; missing=$(comm -23 <(sort "$work/acked") "$work/seen.$i")
+  [ -z "$missing" ] || { echo "index $i misses $(echo "$missing" | wc -l) acknowledged writes, e.g. $(echo "$missing" | head -3 | tr '\n' ' ')"; return 1; }
 }
 for i in 1 2 3; do wait_until 60 "index $i has every acknowledged write" check_acked "$i"; done
 echo "all $(wc -l <"$work/acked") acknowledged writes present on every node"
