@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,8 +48,11 @@ func (s txnState) String() string {
 // so that rows inserted into a scanned span conflict). One per store, so
 // that splits do not move locks. Conflicts are settled by wound-wait: an
 // older transaction wounds (aborts) a younger holder that is not yet
-// committing or prepared; a younger one waits, up to a timeout. Every
-// method is safe for concurrent use.
+// committing or prepared; a younger one waits, up to a timeout. Whether a
+// transaction is committing or prepared is known per range (the span it
+// commits or prepares on): a store may hold several ranges of one
+// transaction, each at its own step. Every method is safe for concurrent
+// use.
 type LockTable struct {
 	mu      sync.Mutex
 	keys    map[string]map[string]lockMode // key -> txn -> mode
@@ -64,10 +69,68 @@ type spanLock struct {
 }
 
 type txnLocks struct {
-	meta       *txnpb.TxnMeta
-	keys       map[string]lockMode
-	state      txnState
+	meta *txnpb.TxnMeta
+	keys map[string]lockMode
+	// settled are the spans (ranges) where it is committing or prepared;
+	// elsewhere it is active.
+	settled    []settledSpan
 	lastActive time.Duration // when it last took a lock (truetime.Mono)
+}
+
+type settledSpan struct {
+	start, end []byte
+	state      txnState
+}
+
+// stateAt returns the transaction's state at key.
+func (t *txnLocks) stateAt(key []byte) txnState {
+	for _, s := range t.settled {
+		if bytes.Compare(s.start, key) <= 0 && bytes.Compare(key, s.end) < 0 {
+			return s.state
+		}
+	}
+	return active
+}
+
+// settledIn reports whether it is committing or prepared anywhere in
+// [start, end) (anywhere at all if start is nil).
+func (t *txnLocks) settledIn(start, end []byte) bool {
+	for _, s := range t.settled {
+		if start == nil || (bytes.Compare(s.start, end) < 0 && bytes.Compare(start, s.end) < 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasActiveLocksLocked reports whether it holds a lock outside the spans
+// where it is committing or prepared.
+func (lt *LockTable) hasActiveLocksLocked(id string, t *txnLocks) bool {
+	for k := range t.keys {
+		if t.stateAt([]byte(k)) == active {
+			return true
+		}
+	}
+	for _, s := range lt.spans {
+		if s.txn == id && t.stateAt(s.start) == active {
+			return true
+		}
+	}
+	return false
+}
+
+// summary names its state for Describe.
+func (t *txnLocks) summary() string {
+	if len(t.settled) == 0 {
+		return active.String()
+	}
+	var names []string
+	for _, s := range t.settled {
+		if n := s.state.String(); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, "+")
 }
 
 type abortMark struct {
@@ -199,7 +262,7 @@ func (lt *LockTable) Acquire(ctx context.Context, o AcquireOptions) (time.Durati
 		var waitFor string
 		for _, other := range conflicts {
 			h := lt.txns[other]
-			if h != nil && h.state == active && older(o.Txn, h.meta) {
+			if h != nil && h.stateAt(o.Key) == active && older(o.Txn, h.meta) {
 				lt.woundLocked(other, o.Txn.Id, o.Key)
 				continue
 			}
@@ -294,6 +357,11 @@ func (lt *LockTable) releaseLocked(id string, start, end []byte) {
 		lt.spans[i] = nil
 	}
 	lt.spans = kept
+	if t != nil {
+		t.settled = slices.DeleteFunc(t.settled, func(s settledSpan) bool {
+			return start == nil || (bytes.Compare(start, s.start) <= 0 && bytes.Compare(s.end, end) <= 0)
+		})
+	}
 	if t != nil && len(t.keys) == 0 && !lt.hasSpansLocked(id) {
 		delete(lt.txns, id)
 	}
@@ -317,8 +385,9 @@ func (lt *LockTable) Release(id, start, end []byte) {
 }
 
 // SetState marks a transaction committing or prepared (no longer
-// woundable), failing if it was already wounded or aborted here.
-func (lt *LockTable) SetState(meta *txnpb.TxnMeta, s txnState) error {
+// woundable) on the range [start, end), failing if it was already wounded
+// or aborted here.
+func (lt *LockTable) SetState(meta *txnpb.TxnMeta, s txnState, start, end []byte) error {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	id := string(meta.Id)
@@ -330,8 +399,18 @@ func (lt *LockTable) SetState(meta *txnpb.TxnMeta, s txnState) error {
 		t = &txnLocks{meta: meta, keys: map[string]lockMode{}}
 		lt.txns[id] = t
 	}
-	t.state = s
+	t.setLocked(s, start, end)
 	return nil
+}
+
+func (t *txnLocks) setLocked(s txnState, start, end []byte) {
+	for i := range t.settled {
+		if bytes.Equal(t.settled[i].start, start) && bytes.Equal(t.settled[i].end, end) {
+			t.settled[i].state = s
+			return
+		}
+	}
+	t.settled = append(t.settled, settledSpan{start: append([]byte(nil), start...), end: append([]byte(nil), end...), state: s})
 }
 
 // Abort marks a transaction aborted here and drops its locks in [start,
@@ -345,20 +424,36 @@ func (lt *LockTable) Abort(id []byte, reason string, start, end []byte) {
 	lt.releaseLocked(string(id), start, end)
 }
 
-// AbortActive is Abort for a transaction that is neither committing nor
-// prepared here; it reports whether it aborted. A rollback uses it: locks
-// of a commit under way or of a prepared transaction stay until their
-// outcome is known.
+// AbortActive is Abort for the locks in [start, end) (all if start is nil)
+// that lie outside the ranges where the transaction is committing or
+// prepared; it reports whether it aborted. A rollback uses it: locks of a
+// commit under way or of a prepared transaction stay until their outcome
+// is known.
 func (lt *LockTable) AbortActive(id []byte, reason string, start, end []byte) bool {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
-	if t := lt.txns[string(id)]; t != nil && t.state != active {
+	t := lt.txns[string(id)]
+	if t != nil && start != nil && t.settledIn(start, end) {
 		return false
 	}
 	if _, ok := lt.aborted[string(id)]; !ok {
 		lt.aborted[string(id)] = abortMark{reason: reason, at: truetime.Mono()}
 	}
-	lt.releaseLocked(string(id), start, end)
+	if t == nil || len(t.settled) == 0 {
+		lt.releaseLocked(string(id), start, end)
+		return true
+	}
+	// Everywhere: release what lies outside the settled ranges, key by key.
+	for k := range t.keys {
+		if t.stateAt([]byte(k)) == active {
+			lt.releaseLocked(string(id), []byte(k), append([]byte(k), 0))
+		}
+	}
+	for _, s := range slices.Clone(lt.spans) {
+		if s.txn == string(id) && t.stateAt(s.start) == active {
+			lt.releaseLocked(string(id), s.start, append(slices.Clone(s.start), 0))
+		}
+	}
 	return true
 }
 
@@ -369,8 +464,8 @@ func (lt *LockTable) Idle(age time.Duration) []*txnpb.TxnMeta {
 	defer lt.mu.Unlock()
 	now := truetime.Mono()
 	var out []*txnpb.TxnMeta
-	for _, t := range lt.txns {
-		if t.state == active && now-t.lastActive >= age {
+	for id, t := range lt.txns {
+		if now-t.lastActive >= age && lt.hasActiveLocksLocked(id, t) {
 			out = append(out, t.meta)
 		}
 	}
@@ -401,7 +496,7 @@ func (lt *LockTable) ResetSpan(start, end []byte, reason string) {
 		}
 	}
 	for id := range hit {
-		if t := lt.txns[id]; t != nil && t.state != active {
+		if t := lt.txns[id]; t != nil && t.settledIn(start, end) {
 			continue
 		}
 		if _, ok := lt.aborted[id]; !ok {
@@ -412,9 +507,10 @@ func (lt *LockTable) ResetSpan(start, end []byte, reason string) {
 	lt.notifyLocked()
 }
 
-// Restore takes the locks of a prepared transaction (after a lease move or
-// a restart) without waiting: they were granted before.
-func (lt *LockTable) Restore(rec *txnpb.PreparedRecord) {
+// Restore takes the locks of a transaction prepared on the range [start,
+// end) (after a lease move or a restart) without waiting: they were granted
+// before.
+func (lt *LockTable) Restore(rec *txnpb.PreparedRecord, start, end []byte) {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	id := string(rec.Txn.Id)
@@ -429,7 +525,7 @@ func (lt *LockTable) Restore(rec *txnpb.PreparedRecord) {
 		}
 		lt.grantLocked(AcquireOptions{Txn: rec.Txn, Key: s.Key, End: end, Mode: shared})
 	}
-	lt.txns[id].state = prepared
+	lt.txns[id].setLocked(prepared, start, end)
 }
 
 // GC forgets abort marks older than age.
@@ -473,7 +569,7 @@ func (lt *LockTable) Describe() string {
 	now := truetime.Mono()
 	for _, id := range ids {
 		t := lt.txns[id]
-		fmt.Fprintf(&b, "txn %s: %s, %d keys, last lock %v ago\n", txnName([]byte(id)), t.state, len(t.keys), (now - t.lastActive).Round(time.Millisecond))
+		fmt.Fprintf(&b, "txn %s: %s, %d keys, last lock %v ago\n", txnName([]byte(id)), t.summary(), len(t.keys), (now - t.lastActive).Round(time.Millisecond))
 	}
 	return b.String()
 }

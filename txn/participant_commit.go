@@ -80,7 +80,7 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 	if in.ReadOnly {
 		// Nothing to write: the locks held until now protected the reads up
 		// to the timestamp the gateway waited out.
-		if err := p.locks.SetState(in.Txn, committing); err != nil {
+		if err := p.locks.SetState(in.Txn, committing, span.StartKey, span.EndKey); err != nil {
 			return nil, err
 		}
 		p.release(span, in.Txn.Id)
@@ -91,7 +91,7 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 	if err != nil {
 		return nil, err
 	}
-	if err := p.locks.SetState(in.Txn, committing); err != nil {
+	if err := p.locks.SetState(in.Txn, committing, span.StartKey, span.EndKey); err != nil {
 		return nil, err
 	}
 	if in.TwoPhase {
@@ -170,7 +170,7 @@ func (p *Participant) prepare(ctx context.Context, r *replication.Replica, in *t
 	if err != nil {
 		return nil, err
 	}
-	if err := p.locks.SetState(in.Txn, prepared); err != nil {
+	if err := p.locks.SetState(in.Txn, prepared, span.StartKey, span.EndKey); err != nil {
 		return nil, err
 	}
 	w, err := r.AssignTimestamp(0)

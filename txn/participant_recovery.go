@@ -81,7 +81,7 @@ func (p *Participant) LeaseAcquired(r *replication.Replica, _ *replication.Lease
 	for _, pr := range recs {
 		rec := &txnpb.PreparedRecord{}
 		if proto.Unmarshal(pr.Record, rec) == nil && rec.Txn != nil {
-			p.locks.Restore(rec)
+			p.locks.Restore(rec, d.StartKey, d.EndKey)
 		}
 	}
 }
