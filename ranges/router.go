@@ -43,7 +43,7 @@ type RouterOptions struct {
 	Caller    Caller
 	Directory Directory
 	// Local serves batches addressed to this node without a network hop.
-	Local  func(ctx context.Context, ba *kvpb.BatchRequest) *kvpb.BatchResponse
+	Local  func(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error)
 	Logger *slog.Logger
 	// Parallelism bounds the ranges a multi-range scan reads at once.
 	// Default: 16.
@@ -256,7 +256,7 @@ func (r *Router) pickReplica(e *CacheEntry, follower, fresh bool, tried map[repl
 
 func (r *Router) call(ctx context.Context, node replication.NodeID, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
 	if node == r.opts.NodeID && r.opts.Local != nil {
-		return r.opts.Local(ctx, ba), nil
+		return r.opts.Local(ctx, ba)
 	}
 	payload, err := proto.Marshal(ba)
 	if err != nil {

@@ -301,7 +301,15 @@ func (n *Node) startServices(ctx context.Context) error {
 	n.store = s
 	n.router = ranges.NewRouter(ranges.RouterOptions{
 		NodeID: id, Caller: n.transport, Directory: n.gossip, Logger: n.logger,
-		Local: func(ctx context.Context, ba *kvpb.BatchRequest) *kvpb.BatchResponse { return n.evaluate(ctx, ba) },
+		Local: func(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+			// As a request from another node: not once the node is stopping
+			// (its store may be closed already).
+			if !n.enter() {
+				return nil, errStopping
+			}
+			defer n.exit()
+			return n.evaluate(ctx, ba), nil
+		},
 	})
 	n.eval = ranges.NewEvaluator(s)
 	n.eval.Load = n.load

@@ -176,7 +176,25 @@ func (t *rwTxn) commitTwoPhase(ctx context.Context, coord *participant) (truetim
 	var maxPrepare truetime.Timestamp
 	var prepared []*participant
 	start := truetime.Mono()
-	err := t.eachParticipant(ctx, others, func(ctx context.Context, p *participant, l *Ledger) error {
+	// First every write lock, everywhere: once a participant is prepared it
+	// can no longer be wounded, so it must never wait for a lock (the
+	// holder might be waiting for it: a deadlock wound-wait cannot break).
+	var writers []*participant
+	for _, p := range t.parts {
+		if len(p.writes) > 0 {
+			writers = append(writers, p)
+		}
+	}
+	err := t.eachParticipant(ctx, writers, func(ctx context.Context, p *participant, l *Ledger) error {
+		in := &txnpb.PrepareRequest{Txn: t.meta, Writes: p.writes, Epoch: p.epoch, LockTimeoutNanos: int64(t.opts.LockTimeout), LockOnly: true}
+		_, _, err := t.db.call(ctx, p.anchor, methodPrepare, in, &txnpb.PrepareResponse{}, l, t.meta.Id)
+		return err
+	})
+	if err != nil {
+		t.ledger.Prepare += truetime.Mono() - start
+		return 0, err
+	}
+	err = t.eachParticipant(ctx, others, func(ctx context.Context, p *participant, l *Ledger) error {
 		in := &txnpb.PrepareRequest{Txn: t.meta, Writes: p.writes, Epoch: p.epoch, CoordinatorKey: coord.anchor, Reads: p.reads,
 			LockTimeoutNanos: int64(t.opts.LockTimeout)}
 		out := &txnpb.PrepareResponse{}

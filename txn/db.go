@@ -145,7 +145,7 @@ func atMostOnce(in proto.Message) bool {
 	case *txnpb.CommitRequest:
 		return !r.ReadOnly
 	case *txnpb.PrepareRequest:
-		return true
+		return !r.LockOnly
 	}
 	return false
 }

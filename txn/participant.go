@@ -84,6 +84,11 @@ type Participant struct {
 		seen        map[string]time.Duration // prepared txn -> when first seen here
 		unreachable map[string]time.Duration // idle txn -> when its gateway first failed to answer
 	}
+	// restored[range] is the lease sequence under which the range's
+	// prepared transactions got their locks back here; no request is
+	// served under a lease before that (restoreMu).
+	restoreMu sync.Mutex
+	restored  map[replication.RangeID]uint64
 	stop chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
@@ -204,6 +209,7 @@ func (p *Participant) lease(ctx context.Context, r *replication.Replica) (*txnpb
 	if err != nil {
 		return nil, err
 	}
+	p.ensureRestored(r, l.Sequence, false)
 	return &txnpb.Epoch{Incarnation: p.incarnation, LeaseSequence: l.Sequence}, nil
 }
 

@@ -170,6 +170,9 @@ func (p *Participant) prepare(ctx context.Context, r *replication.Replica, in *t
 	if err != nil {
 		return nil, err
 	}
+	if in.LockOnly {
+		return &txnpb.PrepareResponse{Timings: tm}, nil
+	}
 	if err := p.locks.SetState(in.Txn, prepared, span.StartKey, span.EndKey); err != nil {
 		return nil, err
 	}

@@ -67,12 +67,32 @@ func (p *Participant) recoverOne(r *replication.Replica, rec *txnpb.PreparedReco
 
 // LeaseAcquired implements replication.Observer: locks left from an earlier
 // tenure are void; prepared transactions get theirs back.
-func (p *Participant) LeaseAcquired(r *replication.Replica, _ *replication.Lease) {
+func (p *Participant) LeaseAcquired(r *replication.Replica, l *replication.Lease) {
+	p.ensureRestored(r, l.GetSequence(), true)
+}
+
+// ensureRestored gives the prepared transactions of r their locks back
+// once per lease sequence: at the lease's arrival (reset also voids the
+// locks of an earlier tenure), or at the first request under it if that
+// comes first (the lease is served as soon as it applies).
+func (p *Participant) ensureRestored(r *replication.Replica, seq uint64, reset bool) {
+	p.restoreMu.Lock()
+	defer p.restoreMu.Unlock()
+	if p.restored == nil {
+		p.restored = map[replication.RangeID]uint64{}
+	}
+	done := p.restored[r.RangeID()] == seq
+	if done && !reset {
+		return
+	}
 	d := r.Desc()
 	if d == nil {
 		return
 	}
-	p.locks.ResetSpan(d.StartKey, d.EndKey, "the lease moved")
+	if reset {
+		// Prepared locks restored already stay (ResetSpan spares them).
+		p.locks.ResetSpan(d.StartKey, d.EndKey, "the lease moved")
+	}
 	recs, err := r.PreparedRecords()
 	if err != nil {
 		p.logger.Error("restoring the locks of prepared transactions", "range", r.RangeID(), "err", err)
@@ -84,6 +104,7 @@ func (p *Participant) LeaseAcquired(r *replication.Replica, _ *replication.Lease
 			p.locks.Restore(rec, d.StartKey, d.EndKey)
 		}
 	}
+	p.restored[r.RangeID()] = seq
 }
 
 // LeaseLost implements replication.Observer: the range's locks here are

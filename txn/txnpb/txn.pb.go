@@ -841,8 +841,13 @@ type PrepareRequest struct {
 	CoordinatorKey   []byte                 `protobuf:"bytes,4,opt,name=coordinator_key,json=coordinatorKey,proto3" json:"coordinator_key,omitempty"`
 	Reads            []*Span                `protobuf:"bytes,5,rep,name=reads,proto3" json:"reads,omitempty"`
 	LockTimeoutNanos int64                  `protobuf:"varint,6,opt,name=lock_timeout_nanos,json=lockTimeoutNanos,proto3" json:"lock_timeout_nanos,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// lock_only: take the write locks (waiting as wound-wait says) and stop
+	// there, nothing prepared. Two-phase commit locks every participant's
+	// writes this way before preparing any, so that no prepared (no longer
+	// woundable) participant waits for a lock.
+	LockOnly      bool `protobuf:"varint,7,opt,name=lock_only,json=lockOnly,proto3" json:"lock_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PrepareRequest) Reset() {
@@ -915,6 +920,13 @@ func (x *PrepareRequest) GetLockTimeoutNanos() int64 {
 		return x.LockTimeoutNanos
 	}
 	return 0
+}
+
+func (x *PrepareRequest) GetLockOnly() bool {
+	if x != nil {
+		return x.LockOnly
+	}
+	return false
 }
 
 type PrepareResponse struct {
@@ -1623,14 +1635,15 @@ const file_txn_proto_rawDesc = "" +
 	"\x06max_ts\x18\t \x01(\x03R\x05maxTs\"^\n" +
 	"\x0eCommitResponse\x12\x1b\n" +
 	"\tcommit_ts\x18\x01 \x01(\x03R\bcommitTs\x12/\n" +
-	"\atimings\x18\x02 \x01(\v2\x15.meridian.txn.TimingsR\atimings\"\x92\x02\n" +
+	"\atimings\x18\x02 \x01(\v2\x15.meridian.txn.TimingsR\atimings\"\xaf\x02\n" +
 	"\x0ePrepareRequest\x12'\n" +
 	"\x03txn\x18\x01 \x01(\v2\x15.meridian.txn.TxnMetaR\x03txn\x12+\n" +
 	"\x06writes\x18\x02 \x03(\v2\x13.meridian.txn.WriteR\x06writes\x12)\n" +
 	"\x05epoch\x18\x03 \x01(\v2\x13.meridian.txn.EpochR\x05epoch\x12'\n" +
 	"\x0fcoordinator_key\x18\x04 \x01(\fR\x0ecoordinatorKey\x12(\n" +
 	"\x05reads\x18\x05 \x03(\v2\x12.meridian.txn.SpanR\x05reads\x12,\n" +
-	"\x12lock_timeout_nanos\x18\x06 \x01(\x03R\x10lockTimeoutNanos\"a\n" +
+	"\x12lock_timeout_nanos\x18\x06 \x01(\x03R\x10lockTimeoutNanos\x12\x1b\n" +
+	"\tlock_only\x18\a \x01(\bR\blockOnly\"a\n" +
 	"\x0fPrepareResponse\x12\x1d\n" +
 	"\n" +
 	"prepare_ts\x18\x01 \x01(\x03R\tprepareTs\x12/\n" +
