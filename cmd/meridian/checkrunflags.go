@@ -31,7 +31,7 @@ func (r *runFlags) register(cmd *cobra.Command) {
 	f.IntVar(&r.nodes, "nodes", 0, "run the workload on an in-process cluster of this many nodes")
 	f.IntVar(&r.regions, "regions", 1, "with --nodes: regions the nodes are spread over")
 	f.DurationVar(&r.duration, "duration", 30*time.Second, "how long the workload runs")
-	f.IntVar(&r.concurrency, "concurrency", 10, "concurrent clients")
+	f.IntVar(&r.concurrency, "concurrency", 0, "concurrent clients (default 20 with --nodes, 6 with --host)")
 	f.StringVar(&r.nemesis, "nemesis", "", "with --nodes: faults to inject, from kill,partition,skew,lease-transfer")
 	f.Uint64Var(&r.seed, "seed", 1, "seed of the transactions, delays and faults")
 	f.StringVar(&r.historyOut, "history-out", "", "also write the recorded history to this file")

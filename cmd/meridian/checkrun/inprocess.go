@@ -28,7 +28,8 @@ type Options struct {
 	Nodes, Regions int
 	// Duration of the workload. Default: 30s.
 	Duration time.Duration
-	// Concurrency: clients. Default: 10.
+	// Concurrency: clients. Default: 20 (the cluster mostly waits on
+	// simulated network delay, so more clients commit more).
 	Concurrency int
 	// Nemesis lists the faults to inject: kill, partition, skew,
 	// lease-transfer.
@@ -67,7 +68,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		o.Duration = 30 * time.Second
 	}
 	if o.Concurrency == 0 {
-		o.Concurrency = 10
+		o.Concurrency = 20
 	}
 	if o.Epsilon == 0 {
 		o.Epsilon = 2 * time.Millisecond
@@ -167,7 +168,9 @@ func (r *run) gateway(i int) txn.DB {
 
 func (r *run) workload(ctx context.Context) (Stats, error) {
 	hw := history.NewWriter(r.o.History, func() int64 { return int64(truetime.Mono()) })
-	gen := workload.NewGenerator(r.o.Kind, rand.New(rand.NewPCG(r.o.Seed, 7)), workload.GenOptions{})
+	// As many active keys as clients: contended enough for anomalies to
+	// show, not so much that most transactions wound each other.
+	gen := workload.NewGenerator(r.o.Kind, rand.New(rand.NewPCG(r.o.Seed, 7)), workload.GenOptions{ActiveKeys: max(8, r.o.Concurrency)})
 	var (
 		genMu sync.Mutex
 		stats Stats
