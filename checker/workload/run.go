@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/meridiandb/meridian/checker/history"
@@ -62,6 +64,37 @@ func (o Options) withDefaults() Options {
 // Stats counts the outcomes of a run.
 type Stats struct {
 	OK, Fail, Info int
+	// Reasons counts the errors of failed and unknown transactions by kind
+	// (when the runner knows them).
+	Reasons map[string]int
+}
+
+// TopReasons renders the n most frequent failure reasons, most frequent
+// first: "12 wounded by an older transaction, 3 lock wait timeout".
+func (s Stats) TopReasons(n int) string {
+	type kv struct {
+		reason string
+		count  int
+	}
+	var all []kv
+	for r, c := range s.Reasons {
+		all = append(all, kv{r, c})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].count != all[j].count {
+			return all[i].count > all[j].count
+		}
+		return all[i].reason < all[j].reason
+	})
+	var parts []string
+	for i, e := range all {
+		if i == n {
+			parts = append(parts, fmt.Sprintf("%d other kinds", len(all)-n))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", e.count, e.reason))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Setup drops and recreates the workload's tables.

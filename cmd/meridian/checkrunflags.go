@@ -82,6 +82,9 @@ func (r *runFlags) record(cmd *cobra.Command, kindName string) (*history.History
 		return nil, "", fmt.Errorf("%s: %w", name, err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d committed, %d failed, %d unknown\n", name, st.OK, st.Fail, st.Info)
+	if len(st.Reasons) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "  why not committed: %s\n", st.TopReasons(5))
+	}
 	if r.historyOut != "" {
 		if err := os.WriteFile(r.historyOut, buf.Bytes(), 0o644); err != nil {
 			return nil, "", err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,9 +182,15 @@ func (r *run) workload(ctx context.Context) (Stats, error) {
 		defer genMu.Unlock()
 		return gen.Next()
 	}
-	count := func(t history.Type) {
+	count := func(t history.Type, err error) {
 		genMu.Lock()
 		defer genMu.Unlock()
+		if err != nil && !errors.Is(err, errInsufficientFunds) {
+			if stats.Reasons == nil {
+				stats.Reasons = map[string]int{}
+			}
+			stats.Reasons[failureReason(err)]++
+		}
 		switch t {
 		case history.OK:
 			stats.OK++
@@ -197,9 +204,9 @@ func (r *run) workload(ctx context.Context) (Stats, error) {
 		// The accounts are set up alone, before anything else.
 		t := next()
 		hw.Invoke(0, t.Mops)
-		out, typ, ts := r.exec(ctx, r.gateway(0), t)
+		out, typ, ts, err := r.exec(ctx, r.gateway(0), t)
 		hw.Complete(typ, 0, out, int64(ts), typ == history.OK)
-		count(typ)
+		count(typ, err)
 		if typ != history.OK {
 			return stats, errors.New("the bank's setup transaction did not commit")
 		}
@@ -220,12 +227,12 @@ func (r *run) workload(ctx context.Context) (Stats, error) {
 				t := next()
 				db := r.gateway(p)
 				hw.Invoke(process, t.Mops)
-				out, typ, ts := r.exec(wctx, db, t)
+				out, typ, ts, err := r.exec(wctx, db, t)
 				if typ != history.OK {
 					out = nil
 				}
 				hw.Complete(typ, process, out, int64(ts), typ == history.OK)
-				count(typ)
+				count(typ, err)
 				if typ == history.Info {
 					process += int64(r.o.Concurrency)
 				}
@@ -243,9 +250,9 @@ func (r *run) key(m history.Mop) []byte {
 
 // exec runs t as one transaction and classifies the outcome: fail if it
 // cannot have committed, info if its commit's outcome is unknown.
-func (r *run) exec(ctx context.Context, db txn.DB, t workload.Txn) ([]history.Mop, history.Type, truetime.Timestamp) {
+func (r *run) exec(ctx context.Context, db txn.DB, t workload.Txn) ([]history.Mop, history.Type, truetime.Timestamp, error) {
 	if db == nil {
-		return nil, history.Fail, 0
+		return nil, history.Fail, 0, errors.New("no live gateway")
 	}
 	readOnly := true
 	for _, m := range t.Mops {
@@ -261,24 +268,47 @@ func (r *run) exec(ctx context.Context, db txn.DB, t workload.Txn) ([]history.Mo
 	defer cancel()
 	tx, err := db.Begin(tctx, opts)
 	if err != nil {
-		return nil, history.Fail, 0
+		return nil, history.Fail, 0, err
 	}
 	out, err := r.ops(tctx, tx, t)
 	if err != nil {
 		_ = tx.Rollback(tctx)
-		return nil, history.Fail, 0
+		return nil, history.Fail, 0, err
 	}
 	ts, err := tx.Commit(tctx)
 	if err != nil {
 		if txn.IsRetryable(err) {
-			return nil, history.Fail, 0
+			return nil, history.Fail, 0, err
 		}
-		return nil, history.Info, 0
+		return nil, history.Info, 0, err
 	}
-	return out, history.OK, ts
+	return out, history.OK, ts, nil
 }
 
 var errInsufficientFunds = errors.New("insufficient funds")
+
+var (
+	digits     = regexp.MustCompile(`[0-9]+`)
+	abortedTxn = regexp.MustCompile(`^(.*txn \S+ aborted: |(replication|ranges|txn): |txn \S+: )*`)
+)
+
+// failureReason names the kind of error a transaction failed with, for
+// the run's summary: a retryable error's reason, or the error's text up
+// to its details, with numbers elided.
+func failureReason(err error) string {
+	s := err.Error()
+	var re *txn.RetryableError
+	if errors.As(err, &re) {
+		s = re.Reason
+	}
+	s = abortedTxn.ReplaceAllString(s, "")
+	for _, sep := range []string{" (", ": "} {
+		if i := strings.Index(s, sep); i > 0 {
+			s = s[:i]
+		}
+	}
+	return digits.ReplaceAllString(s, "N")
+}
 
 func (r *run) ops(ctx context.Context, tx txn.Txn, t workload.Txn) ([]history.Mop, error) {
 	out := append([]history.Mop(nil), t.Mops...)
