@@ -169,9 +169,11 @@ func (r *run) gateway(i int) txn.DB {
 
 func (r *run) workload(ctx context.Context) (Stats, error) {
 	hw := history.NewWriter(r.o.History, func() int64 { return int64(truetime.Mono()) })
-	// As many active keys as clients: contended enough for anomalies to
-	// show, not so much that most transactions wound each other.
-	gen := workload.NewGenerator(r.o.Kind, rand.New(rand.NewPCG(r.o.Seed, 7)), workload.GenOptions{ActiveKeys: max(8, r.o.Concurrency)})
+	// As many active keys as clients (and half as many bank accounts):
+	// contended enough for anomalies to show, not so much that most
+	// transactions wound each other.
+	gen := workload.NewGenerator(r.o.Kind, rand.New(rand.NewPCG(r.o.Seed, 7)),
+		workload.GenOptions{ActiveKeys: max(8, r.o.Concurrency), Accounts: max(5, r.o.Concurrency/2)})
 	var (
 		genMu sync.Mutex
 		stats Stats
