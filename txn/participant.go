@@ -89,6 +89,7 @@ type Participant struct {
 	// served under a lease before that (restoreMu).
 	restoreMu sync.Mutex
 	restored  map[replication.RangeID]uint64
+
 	stop chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
