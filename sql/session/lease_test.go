@@ -159,7 +159,23 @@ func TestSchemaChangesRacingWrites(t *testing.T) {
 		}
 		return snap.Table("test", "t")
 	}
+	// Each round starts once the writers have made progress, so that writes
+	// race every schema change however the goroutines are scheduled.
+	waitWrites := func(n int64) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for writes.Load() < n {
+			select {
+			case <-deadline:
+				t.Fatalf("writers made %d writes in 30s, want %d", writes.Load(), n)
+			case <-tick.C:
+			}
+		}
+	}
 	for round := 0; round < 4; round++ {
+		waitWrites(int64(15 * (round + 1)))
 		mustRun(t, ddl, "ALTER TABLE t ADD INDEX a_idx (a)")
 		tb := table()
 		span := tb.IndexSpan(tb.IndexByName("a_idx").ID)
@@ -175,6 +191,7 @@ func TestSchemaChangesRacingWrites(t *testing.T) {
 		drops = append(drops, dropped{what: fmt.Sprintf("column extra round %d", round), col: col.ID, done: truetime.Timestamp(c.log.last.Load())})
 	}
 	mustRun(t, ddl, "ALTER TABLE t ADD UNIQUE INDEX id_a (id, a)")
+	waitWrites(75)
 	stop.Store(true)
 	wg.Wait()
 	if writes.Load() < 50 {
