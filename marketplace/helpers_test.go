@@ -11,13 +11,16 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/meridiandb/meridian/server"
 )
 
 // AddrEnv names the environment variable holding the MySQL-protocol server
 // (host:port; user root without password unless MERIDIAN_TEST_MYSQL_USER
 // and MERIDIAN_TEST_MYSQL_PASSWORD say otherwise) that the tests needing a
-// database run against; they skip when it is unset.
-// scripts/ci/mariadb-clients.sh sets it to a throwaway MariaDB.
+// database run against. Unset, TestMain starts an in-process 3-node
+// Meridian cluster for them; scripts/ci/mariadb-clients.sh sets it to a
+// throwaway MariaDB.
 const AddrEnv = "MERIDIAN_TEST_MYSQL_ADDR"
 
 var dbSeq atomic.Int64
@@ -28,7 +31,7 @@ func testDB(t testing.TB) *sql.DB {
 	t.Helper()
 	addr := os.Getenv(AddrEnv)
 	if addr == "" {
-		t.Skipf("%s is not set: no MySQL-protocol server to test against (scripts/ci/mariadb-clients.sh starts one)", AddrEnv)
+		t.Fatalf("%s is not set", AddrEnv)
 	}
 	user, password := os.Getenv("MERIDIAN_TEST_MYSQL_USER"), os.Getenv("MERIDIAN_TEST_MYSQL_PASSWORD")
 	if user == "" {
@@ -102,6 +105,29 @@ func must[T any](t testing.TB) func(T, error) T {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(AddrEnv) == "" {
+		addrs, stop, err := server.StartSQLTestCluster(3)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Setenv(AddrEnv, addrs[0])
+		code := m.Run()
+		stop()
+		os.Exit(leakCheck(code))
+	}
 	// Every goroutine a Store or a Workload starts must be gone at the end.
 	goleak.VerifyTestMain(m)
+}
+
+// leakCheck turns a passing run into a failing one if goroutines leaked.
+func leakCheck(code int) int {
+	if code != 0 {
+		return code
+	}
+	if err := goleak.Find(); err != nil {
+		fmt.Fprintln(os.Stderr, "goroutines left behind:", err)
+		return 1
+	}
+	return 0
 }

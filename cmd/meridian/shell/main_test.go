@@ -12,13 +12,16 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"go.uber.org/goleak"
+
+	"github.com/meridiandb/meridian/server"
 )
 
 // AddrEnv names the environment variable holding the MySQL-protocol server
 // (host:port, user root without password unless MERIDIAN_TEST_MYSQL_USER
 // and MERIDIAN_TEST_MYSQL_PASSWORD say otherwise) that the end-to-end tests
-// run against; they skip when it is unset. scripts/ci/mariadb-clients.sh
-// sets it to a throwaway MariaDB.
+// run against. Unset, TestMain starts an in-process 3-node Meridian
+// cluster for them; scripts/ci/mariadb-clients.sh sets it to a throwaway
+// MariaDB.
 const AddrEnv = "MERIDIAN_TEST_MYSQL_ADDR"
 
 // helperEnv makes the test binary behave as `meridian sql` (see TestMain),
@@ -36,6 +39,23 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	}
+	if os.Getenv(AddrEnv) == "" {
+		addrs, stop, err := server.StartSQLTestCluster(3)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Setenv(AddrEnv, addrs[0])
+		code := m.Run()
+		stop()
+		if code == 0 {
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintln(os.Stderr, "goroutines left behind:", err)
+				code = 1
+			}
+		}
+		os.Exit(code)
 	}
 	// Every goroutine the shell starts (statements, KILL QUERY) must be gone.
 	goleak.VerifyTestMain(m)
@@ -56,7 +76,7 @@ func newTestServer(t *testing.T) *testServer {
 	t.Helper()
 	addr := os.Getenv(AddrEnv)
 	if addr == "" {
-		t.Skipf("%s is not set: no MySQL-protocol server to test against (scripts/ci/mariadb-clients.sh starts one)", AddrEnv)
+		t.Fatalf("%s is not set", AddrEnv)
 	}
 	ts := &testServer{addr: addr, user: os.Getenv("MERIDIAN_TEST_MYSQL_USER"), password: os.Getenv("MERIDIAN_TEST_MYSQL_PASSWORD")}
 	if ts.user == "" {
