@@ -80,7 +80,7 @@ func Scenarios() []Scenario {
 			Needs: "transactions", Run: table4},
 		{Name: "epsilon-sweep", Title: "single-range commit latency on global3 as ε grows from 0.5ms to 100ms", Run: epsilonSweep},
 		{Name: "placement", Title: "leaders in one region, leaders near their users, and stale reads, per region",
-			Needs: "SQL for the marketplace version; the kv version runs now", Run: placementScenario},
+			Needs: "marketplace tables homed per region for a marketplace version; the kv version runs now", Run: placementScenario},
 		{Name: "failover", Title: "the leaseholders' node killed at 5s: throughput over time and time to recovery", Run: failover},
 		{Name: "lying-clock", Title: "a clock claiming less uncertainty than it has: the checker catches the lie, and passes the honest run",
 			Run: lyingClock},

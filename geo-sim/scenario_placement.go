@@ -22,7 +22,7 @@ type placementCase struct {
 // placementScenario compares, per client region on global3: every lease in
 // us-east; each region's data led from that region; leases in us-east with
 // stale reads at the nearest replica. Each client reads and writes the
-// data of its own region (plain KV: the marketplace version needs SQL).
+// data of its own region (plain KV: a marketplace version needs its tables homed per region).
 func placementScenario(ctx context.Context, env Env) (*Outcome, error) {
 	top, err := topology.Preset("global3")
 	if err != nil {
@@ -42,7 +42,7 @@ func placementScenario(ctx context.Context, env Env) (*Outcome, error) {
 	sb := header("placement", "Three placements of the same data on `global3`, compared per client region. Each region's clients "+
 		"write and read the keys of their own region (half writes, half reads). *Leaders in us-east*: every range's lease in "+
 		"us-east. *Leaders near users*: each region's range led from that region. *Stale reads*: leases in us-east, reads 1s "+
-		"stale at the nearest replica. The marketplace version of this scenario needs the SQL layer; this is the plain-KV one.", env)
+		"stale at the nearest replica. A marketplace version of this scenario needs its tables homed per region; this is the plain-KV one.", env)
 	t := &report.Table{Header: []string{"placement", "region", "write p50", "write bound", "read p50", "read bound", "read kind", "run"}}
 	regions := top.RegionNames()
 	var groups [][]float64 // per case: read p50 per region

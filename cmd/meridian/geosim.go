@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/spf13/cobra"
 
 	geosim "github.com/meridiandb/meridian/geo-sim"
@@ -22,15 +24,27 @@ import (
 )
 
 // geosimLayers gives geo-sim's workloads the layers above the router: the
-// node's transaction gateway.
-//
-// TODO(sql): wire SQLDB to a go-sql-driver/mysql pool on the node's SQL
-// listener that dials through the given DialFunc (in-process nodes need
-// their own SQL addresses first); until then the marketplace workload
-// reports that it needs the SQL layer.
+// node's transaction gateway, and a go-sql-driver pool on the node's SQL
+// listener whose connections dial through geo-sim (which charges the
+// client's delay on every request and response).
 func geosimLayers() runner.Layers {
 	return runner.Layers{
 		TxnDB: func(n *server.Node) (txn.DB, error) { return n.TxnDB(), nil },
+		SQLDB: func(_ context.Context, n *server.Node, dial runner.DialFunc) (*sql.DB, error) {
+			addr := n.SQLAddr()
+			if addr == "" {
+				return nil, fmt.Errorf("n%d serves no SQL", n.NodeID())
+			}
+			cfg := mysql.NewConfig()
+			cfg.Net, cfg.Addr, cfg.User, cfg.DBName = "tcp", addr, "root", "test"
+			cfg.InterpolateParams = true
+			cfg.DialFunc = dial
+			conn, err := mysql.NewConnector(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("SQL connector for n%d at %s: %w", n.NodeID(), addr, err)
+			}
+			return sql.OpenDB(conn), nil
+		},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,41 @@ func TestGeosimRun(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestGeosimMarketplace runs the marketplace over SQL on the simulated
+// network: the schema and sample data load through a gateway, and buyers
+// in every region search, fill carts and purchase without errors.
+func TestGeosimMarketplace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	dir := t.TempDir()
+	out, _, err := runGeosim(t, "run", "--topology", "local3", "--workload", "marketplace",
+		"--clients-per-region", "2", "--duration", "2s", "--warmup", "300ms", "--seed", "3", "--quiet", "--report", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "ops.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"search", "add_to_cart"} {
+		count, errs := 0, 0
+		for _, line := range strings.Split(string(csv), "\n") {
+			f := strings.Split(line, ",")
+			if len(f) > 5 && f[0] == op {
+				n, _ := strconv.Atoi(f[4])
+				e, _ := strconv.Atoi(f[5])
+				count, errs = count+n, errs+e
+			}
+		}
+		if count == 0 || errs*10 > count {
+			t.Errorf("%s: %d done, %d errors:\n%s\n%s", op, count, errs, csv, out)
+		}
+	}
+	if strings.Contains(out, "needs the SQL layer") {
+		t.Errorf("the marketplace did not reach SQL:\n%s", out)
 	}
 }

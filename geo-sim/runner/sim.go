@@ -65,6 +65,9 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		Clock:    func(i int) truetime.Clock { return s.clocks[i-1] },
 		Node:     cfg.Node,
 		Logger:   cfg.Logger,
+		// SQL listeners on 127.0.0.1 when workloads can reach SQL; clients'
+		// connections to them are delayed like every other client trip.
+		SQL: cfg.Layers.SQLDB != nil,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting a cluster on %s: %w", s.top.Name, err)

@@ -2,7 +2,7 @@
 // Workload, Client and Gateway interfaces — and the workloads themselves:
 // kv (plain key-value operations through the router, and optionally
 // one-key transactions), bank (transfers and audits over txn.DB) and
-// marketplace (over *sql.DB; waits for the SQL layer).
+// marketplace (the marketplace package's operations over *sql.DB).
 //
 // The contract between a workload and the runner:
 //   - The runner asks Spans for the key spans the workload uses and applies
