@@ -12,6 +12,7 @@ import (
 	"github.com/meridiandb/meridian/replication"
 	"github.com/meridiandb/meridian/truetime"
 	"github.com/meridiandb/meridian/txn"
+	"github.com/meridiandb/meridian/txn/admission"
 )
 
 // Config configures a node. Zero values take the documented defaults.
@@ -52,6 +53,9 @@ type Config struct {
 	// TxnKnobs alter the transaction protocol for tests and demonstrations
 	// (never settable from `meridian start`).
 	TxnKnobs txn.TestingKnobs
+	// Admission tunes the gateway's load control of clients' read-write
+	// transactions (zero fields: its defaults).
+	Admission admission.Options
 	// TxnRecoveryAge: transactions prepared here longer than this ask their
 	// coordinator for the outcome. Default: the transaction layer's (5s).
 	TxnRecoveryAge time.Duration

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,7 +22,8 @@ func (n *Node) httpAddr() string {
 // HTTPAddr returns the address of the HTTP endpoints ("" if none).
 func (n *Node) HTTPAddr() string { return n.httpAddr() }
 
-// startHTTP serves /healthz, /metrics, /debug/ranges and /debug/clock.
+// startHTTP serves /healthz, /metrics, /debug/ranges, /debug/clock and
+// Go's profiles under /debug/pprof/.
 func (n *Node) startHTTP() error {
 	if n.cfg.HTTPAddr == "" {
 		return nil
@@ -58,6 +60,11 @@ func (n *Node) startHTTP() error {
 	mux.HandleFunc("/debug/clock", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, n.cfg.Clock.Status())
 	})
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	n.httpServer = &http.Server{Handler: mux}
 	n.wg.Add(1)
 	go func() {
@@ -81,6 +88,9 @@ type collector struct {
 	n                                    *Node
 	replicas, leases, quiesced, proposal *prometheus.Desc
 	raftWrites, epsilon, live            *prometheus.Desc
+	// the gateway's load control (txn/admission)
+	admLimit, admActive, admWaiting, admAdmitted, admWaited *prometheus.Desc
+	admWaitTime, admTimedOut, admRevoked                    *prometheus.Desc
 }
 
 func newCollector(n *Node) *collector {
@@ -94,11 +104,21 @@ func newCollector(n *Node) *collector {
 		raftWrites: d("raft_log_writes_total", "Writes to the raft log."),
 		epsilon:    d("clock_epsilon_seconds", "TrueTime uncertainty (half the interval width)."),
 		live:       d("live_nodes", "Nodes this node believes live."),
+
+		admLimit:    d("txn_admission_limit", "Read-write transactions the gateway's load control lets run at once (0: no limit)."),
+		admActive:   d("txn_admission_active", "Load-control slots held."),
+		admWaiting:  d("txn_admission_waiting", "Transactions waiting for a load-control slot."),
+		admAdmitted: d("txn_admission_admitted_total", "Transactions that asked the load control for a slot."),
+		admWaited:   d("txn_admission_waited_total", "Transactions that waited for a slot."),
+		admWaitTime: d("txn_admission_wait_seconds_total", "Time transactions waited for a slot."),
+		admTimedOut: d("txn_admission_timed_out_total", "Transactions admitted over the limit after the longest wait."),
+		admRevoked:  d("txn_admission_revoked_total", "Slots taken back from idle transactions."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.replicas, c.leases, c.quiesced, c.proposal, c.raftWrites, c.epsilon, c.live} {
+	for _, d := range []*prometheus.Desc{c.replicas, c.leases, c.quiesced, c.proposal, c.raftWrites, c.epsilon, c.live,
+		c.admLimit, c.admActive, c.admWaiting, c.admAdmitted, c.admWaited, c.admWaitTime, c.admTimedOut, c.admRevoked} {
 		ch <- d
 	}
 }
@@ -118,4 +138,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.live, prometheus.GaugeValue, float64(live))
+	a := c.n.gateway.Admission()
+	ch <- prometheus.MustNewConstMetric(c.admLimit, prometheus.GaugeValue, float64(a.Limit))
+	ch <- prometheus.MustNewConstMetric(c.admActive, prometheus.GaugeValue, float64(a.Active))
+	ch <- prometheus.MustNewConstMetric(c.admWaiting, prometheus.GaugeValue, float64(a.Waiting))
+	ch <- prometheus.MustNewConstMetric(c.admAdmitted, prometheus.CounterValue, float64(a.Admitted))
+	ch <- prometheus.MustNewConstMetric(c.admWaited, prometheus.CounterValue, float64(a.Waited))
+	ch <- prometheus.MustNewConstMetric(c.admWaitTime, prometheus.CounterValue, a.WaitTime.Seconds())
+	ch <- prometheus.MustNewConstMetric(c.admTimedOut, prometheus.CounterValue, float64(a.TimedOut))
+	ch <- prometheus.MustNewConstMetric(c.admRevoked, prometheus.CounterValue, float64(a.Revoked))
 }

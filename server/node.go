@@ -317,7 +317,8 @@ func (n *Node) startServices(ctx context.Context) error {
 	n.eval.Splitter = n.splitter
 	n.placement = ranges.NewPlacementCache(n.router)
 	n.allocator = ranges.NewAllocator(s, clusterView{n}, ranges.AllocatorOptions{DeadTimeout: n.cfg.DeadTimeout}, n.logger)
-	n.gateway = txn.NewGateway(txn.GatewayOptions{NodeID: id, Router: n.router, Clock: n.cfg.Clock, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs})
+	n.gateway = txn.NewGateway(txn.GatewayOptions{NodeID: id, Router: n.router, Clock: n.cfg.Clock, Logger: n.logger,
+		Admission: n.cfg.Admission, TestingKnobs: n.cfg.TxnKnobs})
 	n.txnPart = txn.NewParticipant(txn.ParticipantOptions{Store: s, Router: n.router, Logger: n.logger, TestingKnobs: n.cfg.TxnKnobs,
 		RecoveryAge: n.cfg.TxnRecoveryAge, Live: n.txnLive})
 	n.RegisterCall(txn.MethodLive, func(_ context.Context, _ replication.NodeID, payload []byte) ([]byte, error) {

@@ -35,6 +35,8 @@ type ClusterOptions struct {
 	// SQLAddr, with SQL, returns node i's SQL address. Default:
 	// 127.0.0.1:0.
 	SQLAddr func(i int) string
+	// HTTPAddr, if set, returns node i's HTTP address ("" for none).
+	HTTPAddr func(i int) string
 	// Dir, if set, keeps node i's store on disk in Dir/n<i> (synced like a
 	// real node's) instead of in memory.
 	Dir string
@@ -101,6 +103,9 @@ func (c *Cluster) config(i int) Config {
 		if c.opts.SQLAddr != nil {
 			cfg.SQLAddr = c.opts.SQLAddr(i)
 		}
+	}
+	if c.opts.HTTPAddr != nil {
+		cfg.HTTPAddr = c.opts.HTTPAddr(i)
 	}
 	cfg.Clock = c.opts.Clock(i)
 	cfg.Logger = c.opts.Logger.With("n", i)

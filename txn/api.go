@@ -43,6 +43,12 @@ type Options struct {
 	// aborted transaction passes the first attempt's (Prioritized), so
 	// that it ages instead of being wounded again and again.
 	Priority int64
+	// LoadControl makes a read-write transaction wait, before its first
+	// request, for a slot of the gateway's load control (package
+	// admission), which limits concurrent transactions only while they
+	// abort each other. For clients' transactions; internal ones, which a
+	// client's transaction may be waiting for, leave it off.
+	LoadControl bool
 }
 
 // Prioritized is implemented by read-write transactions: Priority returns
@@ -137,16 +143,17 @@ type Txn interface {
 
 // Ledger records where a transaction's time went.
 type Ledger struct {
-	Total        time.Duration
-	Network      time.Duration // waiting for other nodes, outside the items below
-	LockWait     time.Duration // waiting for locks held by other transactions
-	Raft         time.Duration // replicating writes, prepare and commit records
-	Prepare      time.Duration // two-phase commit prepare round, beyond its raft time
-	CommitWait   time.Duration // waiting out the clock uncertainty
-	SafeTimeWait time.Duration // waiting for a replica's safe time to pass the read timestamp
-	Retries      int           // attempts that failed and were retried
-	RetryTime    time.Duration // time spent in attempts that were retried
-	Ranges       int           // ranges the transaction touched
+	Total         time.Duration
+	Network       time.Duration // waiting for other nodes, outside the items below
+	LockWait      time.Duration // waiting for locks held by other transactions
+	Raft          time.Duration // replicating writes, prepare and commit records
+	Prepare       time.Duration // two-phase commit prepare round, beyond its raft time
+	CommitWait    time.Duration // waiting out the clock uncertainty
+	SafeTimeWait  time.Duration // waiting for a replica's safe time to pass the read timestamp
+	AdmissionWait time.Duration // waiting for a slot of the gateway's load control
+	Retries       int           // attempts that failed and were retried
+	RetryTime     time.Duration // time spent in attempts that were retried
+	Ranges        int           // ranges the transaction touched
 }
 
 // ErrReadOnly is returned by writes in read-only transactions.

@@ -25,6 +25,14 @@ func (t *rwTxn) Commit(ctx context.Context) (truetime.Timestamp, error) {
 	}
 	t.done = true
 	defer t.db.unregister(t.meta.Id)
+	committed := false
+	defer func() { t.finishAdmission(committed) }()
+	if len(t.writes) > 0 {
+		if err := t.admit(ctx); err != nil {
+			t.rollbackAll()
+			return 0, err
+		}
+	}
 	if err := t.groupWrites(ctx); err != nil {
 		t.rollbackAll()
 		return 0, err
@@ -46,6 +54,7 @@ func (t *rwTxn) Commit(ctx context.Context) (truetime.Timestamp, error) {
 		if t.deadline != 0 && s > t.deadline {
 			return 0, &RetryableError{Txn: t.ID(), Reason: fmt.Sprintf("its commit timestamp %v would pass its deadline %v", s, t.deadline)}
 		}
+		committed = true
 		return s, nil
 	case len(writers) == 0:
 		s, err = t.commitReadOnly(ctx)
@@ -55,9 +64,13 @@ func (t *rwTxn) Commit(ctx context.Context) (truetime.Timestamp, error) {
 		s, err = t.commitTwoPhase(ctx, writers[0])
 	}
 	if err != nil {
+		if IsRetryable(err) {
+			t.conflicted.Store(true)
+		}
 		t.rollbackAll()
 		return 0, err
 	}
+	committed = true
 	return s, nil
 }
 
@@ -91,7 +104,7 @@ func (t *rwTxn) commitOne(ctx context.Context, p *participant, twoPhase bool, mi
 	in := &txnpb.CommitRequest{Txn: t.meta, Writes: p.writes, Epoch: p.epoch, TwoPhase: twoPhase, MinTs: int64(minTS),
 		LockTimeoutNanos: int64(t.opts.LockTimeout), MaxTs: int64(t.deadline)}
 	out := &txnpb.CommitResponse{}
-	if _, _, err := t.db.call(ctx, p.anchor, methodCommit, in, out, &t.ledger, t.meta.Id); err != nil {
+	if _, err := t.call(ctx, p.anchor, methodCommit, in, out, &t.ledger); err != nil {
 		return 0, err
 	}
 	return truetime.Timestamp(out.CommitTs), nil
@@ -114,7 +127,7 @@ func (t *rwTxn) commitReadOnly(ctx context.Context) (truetime.Timestamp, error) 
 	}
 	err := t.eachParticipant(ctx, t.all(), func(ctx context.Context, p *participant, l *Ledger) error {
 		in := &txnpb.CommitRequest{Txn: t.meta, Epoch: p.epoch, ReadOnly: true, ReadOnlyTs: int64(s)}
-		_, _, err := t.db.call(ctx, p.anchor, methodCommit, in, &txnpb.CommitResponse{}, l, t.meta.Id)
+		_, err := t.call(ctx, p.anchor, methodCommit, in, &txnpb.CommitResponse{}, l)
 		return err
 	})
 	return s, err
@@ -187,7 +200,7 @@ func (t *rwTxn) commitTwoPhase(ctx context.Context, coord *participant) (truetim
 	}
 	err := t.eachParticipant(ctx, writers, func(ctx context.Context, p *participant, l *Ledger) error {
 		in := &txnpb.PrepareRequest{Txn: t.meta, Writes: p.writes, Epoch: p.epoch, LockTimeoutNanos: int64(t.opts.LockTimeout), LockOnly: true}
-		_, _, err := t.db.call(ctx, p.anchor, methodPrepare, in, &txnpb.PrepareResponse{}, l, t.meta.Id)
+		_, err := t.call(ctx, p.anchor, methodPrepare, in, &txnpb.PrepareResponse{}, l)
 		return err
 	})
 	if err != nil {
@@ -198,7 +211,7 @@ func (t *rwTxn) commitTwoPhase(ctx context.Context, coord *participant) (truetim
 		in := &txnpb.PrepareRequest{Txn: t.meta, Writes: p.writes, Epoch: p.epoch, CoordinatorKey: coord.anchor, Reads: p.reads,
 			LockTimeoutNanos: int64(t.opts.LockTimeout)}
 		out := &txnpb.PrepareResponse{}
-		if _, _, err := t.db.call(ctx, p.anchor, methodPrepare, in, out, l, t.meta.Id); err != nil {
+		if _, err := t.call(ctx, p.anchor, methodPrepare, in, out, l); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -293,5 +306,6 @@ func (t *rwTxn) Rollback(context.Context) error {
 	t.done = true
 	t.rollbackAll()
 	t.db.unregister(t.meta.Id)
+	t.finishAdmission(false)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/meridiandb/meridian/ranges"
 	"github.com/meridiandb/meridian/replication"
 	"github.com/meridiandb/meridian/truetime"
+	"github.com/meridiandb/meridian/txn/admission"
 	"github.com/meridiandb/meridian/txn/txnpb"
 )
 
@@ -34,6 +35,9 @@ type GatewayOptions struct {
 	// MaxFollowerWait bounds how long a follower waits for its safe time
 	// before the read goes to the leaseholder. Default: 20ms.
 	MaxFollowerWait time.Duration
+	// Admission configures the load control of transactions begun with
+	// Options.LoadControl.
+	Admission admission.Options
 	// TestingKnobs are for tests and demonstrations only.
 	TestingKnobs TestingKnobs
 }
@@ -53,6 +57,7 @@ type Gateway struct {
 	stopCtx context.Context
 	stop    context.CancelFunc
 	live    sync.Map // string(txn id) -> struct{}: open read-write transactions
+	admit   *admission.Controller
 }
 
 var _ DB = (*Gateway)(nil)
@@ -71,8 +76,11 @@ func NewGateway(o GatewayOptions) *Gateway {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Gateway{opts: o, idBase: binary.LittleEndian.Uint64(b[:]), stopCtx: ctx, stop: cancel}
+	return &Gateway{opts: o, idBase: binary.LittleEndian.Uint64(b[:]), stopCtx: ctx, stop: cancel, admit: admission.New(o.Admission)}
 }
+
+// Admission returns the state of the gateway's load control.
+func (db *Gateway) Admission() admission.Metrics { return db.admit.Metrics() }
 
 // Clock implements txn.DB.
 func (db *Gateway) Clock() truetime.Clock { return db.opts.Clock }

@@ -4,5 +4,36 @@
 // s_read = TT.now().latest served by the nearest up-to-date replica; and
 // stale reads. api.go is the contract the SQL layer uses.
 //
-// (The implementation is being built; so far the package holds the API.)
+// Two halves:
+//   - The Gateway (db.go, rw.go, commit.go, ro.go) runs a client's
+//     transaction: it buffers writes, sends locking reads to leaseholders
+//     and drives the commit. Transactions begun with Options.LoadControl
+//     first wait for a slot of the gateway's load control (package
+//     admission), which limits concurrency only while transactions abort
+//     each other.
+//   - The Participant (participant*.go) serves those requests at a store's
+//     leaseholders, with one LockTable per store.
+//
+// Invariants:
+//   - Wound-wait: an older transaction wounds a younger holder that is
+//     neither committing nor prepared on that range; a younger one waits.
+//     Waits only go from younger to older, so there are no deadlocks.
+//   - A range assigning a commit timestamp s raises its timestamp floor to
+//     s first, so every later write there lands above s: the committing
+//     transaction's read locks on that range are released then, its write
+//     locks only after commit wait. A prepared participant keeps its read
+//     locks until it learns s.
+//   - A commit is acknowledged only after commit wait: After(s) holds at
+//     the coordinator.
+//   - Two-phase commit takes every write lock before preparing anything: a
+//     prepared (unwoundable) participant never waits for a lock.
+//   - A commit whose answer was lost is never retried (it would write at a
+//     second timestamp); the caller gets ErrAmbiguousResult instead.
+//
+// Goroutines: a Txn is used by one goroutine at a time (its session); the
+// gateway's background work (resolving participants, rollbacks) runs on
+// goroutines it owns and Close joins. The participant's recovery loop is
+// started by Start and joined by Close; requests arrive on the transport's
+// goroutines. LockTable methods take its mutex and never call out while
+// holding it.
 package txn

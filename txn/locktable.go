@@ -384,6 +384,32 @@ func (lt *LockTable) Release(id, start, end []byte) {
 	lt.releaseLocked(string(id), start, end)
 }
 
+// ReleaseShared drops a transaction's shared locks inside [start, end),
+// keeping its exclusive ones.
+func (lt *LockTable) ReleaseShared(id, start, end []byte) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	sid := string(id)
+	in := func(k []byte) bool { return bytes.Compare(start, k) <= 0 && bytes.Compare(k, end) < 0 }
+	if t := lt.txns[sid]; t != nil {
+		for k, m := range t.keys {
+			if m == shared && in([]byte(k)) {
+				delete(t.keys, k)
+				if h := lt.keys[k]; h != nil {
+					delete(h, sid)
+					if len(h) == 0 {
+						delete(lt.keys, k)
+					}
+				}
+			}
+		}
+	}
+	lt.spans = slices.DeleteFunc(lt.spans, func(s *spanLock) bool {
+		return s.txn == sid && s.mode == shared && in(s.start)
+	})
+	lt.notifyLocked()
+}
+
 // SetState marks a transaction committing or prepared (no longer
 // woundable) on the range [start, end), failing if it was already wounded
 // or aborted here.

@@ -63,3 +63,43 @@ func TestLockStatePerRange(t *testing.T) {
 		t.Fatalf("c still locked after resolution: %v", err)
 	}
 }
+
+// TestReleaseShared: a committing transaction's read locks go once its
+// timestamp is taken, its write locks stay.
+func TestReleaseShared(t *testing.T) {
+	lt := NewLockTable()
+	ctx := context.Background()
+	tx := &txnpb.TxnMeta{Id: []byte("tx"), Priority: 1}
+	other := &txnpb.TxnMeta{Id: []byte("other"), Priority: 2}
+	take := func(m *txnpb.TxnMeta, key, end string, mode lockMode) error {
+		o := AcquireOptions{Txn: m, Key: []byte(key), Mode: mode, Timeout: 20 * time.Millisecond}
+		if end != "" {
+			o.End = []byte(end)
+		}
+		_, err := lt.Acquire(ctx, o)
+		return err
+	}
+	for _, l := range []struct {
+		key, end string
+		mode     lockMode
+	}{{"a", "", shared}, {"b", "d", shared}, {"c", "", exclusive}, {"x", "", shared}} {
+		if err := take(tx, l.key, l.end, l.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lt.SetState(tx, committing, []byte("a"), []byte("m")); err != nil {
+		t.Fatal(err)
+	}
+	lt.ReleaseShared(tx.Id, []byte("a"), []byte("m"))
+	for _, k := range []string{"a", "b", "bb"} {
+		if err := take(other, k, "", exclusive); err != nil {
+			t.Fatalf("%s still read-locked after ReleaseShared: %v\n%s", k, err, lt.Describe())
+		}
+	}
+	if err := take(other, "c", "", shared); err == nil {
+		t.Fatalf("the write lock on c went with the read locks:\n%s", lt.Describe())
+	}
+	if err := take(other, "x", "", exclusive); err == nil {
+		t.Fatalf("the read lock on x, outside the span released, went too:\n%s", lt.Describe())
+	}
+}

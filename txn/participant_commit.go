@@ -123,6 +123,12 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 		p.proposalFailed(span, in.Txn.Id, err)
 		return nil, err
 	}
+	// The reads here need no lock past this point: every write this range
+	// takes from now on gets a timestamp above w.TS (the range's floor),
+	// so nothing can change what they read at w.TS. Writers waiting for
+	// them go ahead during raft and commit wait. (A prepared participant
+	// elsewhere keeps its read locks until it learns the timestamp.)
+	p.locks.ReleaseShared(in.Txn.Id, span.StartKey, span.EndKey)
 	wb := &replication.WriteBatch{Mvcc: mvccWrites(in.Writes, w.TS)}
 	if in.TwoPhase {
 		rec, _ := proto.Marshal(&txnpb.Decision{Committed: true, CommitTs: int64(w.TS)})

@@ -5,9 +5,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync/atomic"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/meridiandb/meridian/replication"
 	"github.com/meridiandb/meridian/truetime"
+	"github.com/meridiandb/meridian/txn/admission"
 	"github.com/meridiandb/meridian/txn/txnpb"
 )
 
@@ -36,6 +40,11 @@ type rwTxn struct {
 	done   bool
 	// deadline, if set, bounds the commit timestamp.
 	deadline truetime.Timestamp
+	// ticket is its load-control slot once admitted (Options.LoadControl);
+	// conflicted, whether a request failed with a retryable error.
+	admitted   bool
+	ticket     *admission.Ticket
+	conflicted atomic.Bool // set by concurrent two-phase commit requests too
 }
 
 // Priority implements Prioritized.
@@ -93,6 +102,43 @@ func (t *rwTxn) check() error {
 	return nil
 }
 
+// admit waits for a load-control slot before the transaction's first
+// request (Options.LoadControl).
+func (t *rwTxn) admit(ctx context.Context) error {
+	if t.admitted || !t.opts.LoadControl {
+		return nil
+	}
+	t.admitted = true
+	tk, waited, err := t.db.admit.Admit(ctx, t.meta.Priority)
+	t.ledger.AdmissionWait += waited
+	t.ticket = tk
+	return err
+}
+
+// call sends one of the transaction's requests (see Gateway.call), keeping
+// its load-control slot busy meanwhile and noting conflicts.
+func (t *rwTxn) call(ctx context.Context, key []byte, method string, in, out proto.Message, l *Ledger) (*replication.RangeDescriptor, error) {
+	t.ticket.Enter()
+	desc, _, err := t.db.call(ctx, key, method, in, out, l, t.meta.Id)
+	t.ticket.Leave()
+	if err != nil && IsRetryable(err) {
+		t.conflicted.Store(true)
+	}
+	return desc, err
+}
+
+// finishAdmission gives back the load-control slot with the outcome.
+func (t *rwTxn) finishAdmission(committed bool) {
+	switch {
+	case committed:
+		t.ticket.Done(admission.Committed)
+	case t.conflicted.Load():
+		t.ticket.Done(admission.Aborted)
+	default:
+		t.ticket.Done(admission.Neutral)
+	}
+}
+
 // Get implements Txn.
 func (t *rwTxn) Get(ctx context.Context, key []byte, o ReadOptions) ([]byte, bool, error) {
 	if err := t.check(); err != nil {
@@ -101,9 +147,12 @@ func (t *rwTxn) Get(ctx context.Context, key []byte, o ReadOptions) ([]byte, boo
 	if w, ok := t.writes[string(key)]; ok && !o.ForUpdate {
 		return w.Value, !w.Delete, nil
 	}
+	if err := t.admit(ctx); err != nil {
+		return nil, false, err
+	}
 	in := &txnpb.LockReadRequest{Txn: t.meta, Key: key, Exclusive: o.ForUpdate, LockTimeoutNanos: int64(t.opts.LockTimeout)}
 	out := &txnpb.LockReadResponse{}
-	desc, _, err := t.db.call(ctx, key, methodLockRead, in, out, &t.ledger, t.meta.Id)
+	desc, err := t.call(ctx, key, methodLockRead, in, out, &t.ledger)
 	if err != nil {
 		t.requestFailed(desc, key)
 		return nil, false, err
@@ -141,6 +190,9 @@ func (t *rwTxn) Scan(ctx context.Context, span Span, o ScanOptions) (ScanResult,
 	if err := t.check(); err != nil {
 		return ScanResult{}, err
 	}
+	if err := t.admit(ctx); err != nil {
+		return ScanResult{}, err
+	}
 	// Own writes in the span, in scan order.
 	var mine []*txnpb.Write
 	for k, w := range t.writes {
@@ -172,7 +224,7 @@ func (t *rwTxn) Scan(ctx context.Context, span Span, o ScanOptions) (ScanResult,
 			route = t.db.reverseRouteKey(ctx, cur)
 		}
 		out := &txnpb.LockScanResponse{}
-		desc, _, err := t.db.call(ctx, route, methodLockScan, in, out, &t.ledger, t.meta.Id)
+		desc, err := t.call(ctx, route, methodLockScan, in, out, &t.ledger)
 		if err != nil {
 			t.requestFailed(desc, route)
 			return nil, nil, err

@@ -27,6 +27,7 @@ func newDemoCmd() *cobra.Command {
 		noShell bool
 		regions string
 		empty   bool
+		http    string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo [--nodes N] [--sql-addr H:P] [--no-shell]",
@@ -40,7 +41,7 @@ func newDemoCmd() *cobra.Command {
 			if regions != "" {
 				regionList = strings.Split(regions, ",")
 			}
-			return runDemo(cmd.Context(), demoOptions{nodes: nodes, sqlAddr: sqlAddr, noShell: noShell, regions: regionList, empty: empty,
+			return runDemo(cmd.Context(), demoOptions{nodes: nodes, sqlAddr: sqlAddr, noShell: noShell, regions: regionList, empty: empty, httpAddr: http,
 				out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), in: cmd.InOrStdin()})
 		},
 	}
@@ -50,6 +51,7 @@ func newDemoCmd() *cobra.Command {
 	f.BoolVar(&noShell, "no-shell", false, "print the address to connect to and serve until interrupted")
 	f.StringVar(&regions, "regions", "", "regions to spread the nodes over (round-robin), e.g. us-east,eu-west,ap-northeast")
 	f.BoolVar(&empty, "empty", false, "do not load the marketplace")
+	f.StringVar(&http, "http-addr", "", "address of node 1's /healthz, /metrics, /debug/ranges, /debug/clock and /debug/pprof (none if empty)")
 	return cmd
 }
 
@@ -59,9 +61,11 @@ type demoOptions struct {
 	noShell bool
 	regions []string
 	empty   bool
-	out     io.Writer
-	errOut  io.Writer
-	in      io.Reader
+	// httpAddr is node 1's HTTP address ("" for none).
+	httpAddr string
+	out      io.Writer
+	errOut   io.Writer
+	in       io.Reader
 }
 
 func runDemo(ctx context.Context, o demoOptions) error {
@@ -86,6 +90,12 @@ func runDemo(ctx context.Context, o demoOptions) error {
 				return o.sqlAddr
 			}
 			return "127.0.0.1:0"
+		},
+		HTTPAddr: func(i int) string {
+			if i == 1 {
+				return o.httpAddr
+			}
+			return ""
 		},
 		Node:   server.Config{QueueInterval: 500 * time.Millisecond},
 		Logger: slog.New(slog.DiscardHandler),

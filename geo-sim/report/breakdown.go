@@ -14,7 +14,7 @@ type Part struct {
 }
 
 // PartNames is the order of breakdown parts, from the client inwards.
-var PartNames = []string{"client↔gateway", "network", "lock wait", "raft", "2PC prepare",
+var PartNames = []string{"client↔gateway", "admission wait", "network", "lock wait", "raft", "2PC prepare",
 	"commit wait", "safe-time wait", "retries", "other"}
 
 // Breakdown returns where o's mean latency went, and whether it was
@@ -33,6 +33,7 @@ func Breakdown(run *results.Run, o *results.OpStats) (parts []Part, measured boo
 	}
 	add("client↔gateway", client)
 	if l, ok := o.MeanLedger(); ok && o.LedgerCount == n {
+		add("admission wait", l.AdmissionWait)
 		add("network", l.Network)
 		add("lock wait", l.LockWait)
 		add("raft", l.Raft)
@@ -40,7 +41,7 @@ func Breakdown(run *results.Run, o *results.OpStats) (parts []Part, measured boo
 		add("commit wait", l.CommitWait)
 		add("safe-time wait", l.SafeTimeWait)
 		add("retries", l.RetryTime)
-		known := client + l.Network + l.LockWait + l.Raft + l.Prepare + l.CommitWait + l.SafeTimeWait + l.RetryTime
+		known := client + l.AdmissionWait + l.Network + l.LockWait + l.Raft + l.Prepare + l.CommitWait + l.SafeTimeWait + l.RetryTime
 		add("other", mean-known)
 		return parts, true
 	}

@@ -152,7 +152,7 @@ func (o *OpStats) MeanLedger() (txn.Ledger, bool) {
 	l := o.Ledger
 	return txn.Ledger{
 		Total: l.Total / n, Network: l.Network / n, LockWait: l.LockWait / n, Raft: l.Raft / n,
-		Prepare: l.Prepare / n, CommitWait: l.CommitWait / n, SafeTimeWait: l.SafeTimeWait / n,
+		Prepare: l.Prepare / n, CommitWait: l.CommitWait / n, SafeTimeWait: l.SafeTimeWait / n, AdmissionWait: l.AdmissionWait / n,
 		RetryTime: l.RetryTime / n, Retries: l.Retries, Ranges: l.Ranges / o.LedgerCount,
 	}, true
 }
@@ -167,6 +167,7 @@ func (o *OpStats) AddLedger(l txn.Ledger) {
 	s.Prepare += l.Prepare
 	s.CommitWait += l.CommitWait
 	s.SafeTimeWait += l.SafeTimeWait
+	s.AdmissionWait += l.AdmissionWait
 	s.Retries += l.Retries
 	s.RetryTime += l.RetryTime
 	s.Ranges += l.Ranges

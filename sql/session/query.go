@@ -369,6 +369,9 @@ func (s *Session) commit(ctx context.Context) error {
 	s.lastLedger = tx.Ledger()
 	if err != nil {
 		_ = tx.Rollback(ctx)
+		if txn.IsRetryable(err) {
+			s.lost(tx)
+		}
 		return err
 	}
 	s.lastCommitTS = ts

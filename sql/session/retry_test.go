@@ -21,6 +21,7 @@ type agingDB struct {
 	next        int64
 	failCommits int
 	asked       []int64 // Options.Priority of each read-write Begin
+	loadControl []bool  // and its Options.LoadControl
 }
 
 func (d *agingDB) Begin(ctx context.Context, o txn.Options) (txn.Txn, error) {
@@ -31,6 +32,7 @@ func (d *agingDB) Begin(ctx context.Context, o txn.Options) (txn.Txn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.asked = append(d.asked, o.Priority)
+	d.loadControl = append(d.loadControl, o.LoadControl)
 	d.next++
 	prio := o.Priority
 	if prio == 0 {
@@ -82,5 +84,44 @@ func TestRetriesKeepPriority(t *testing.T) {
 	// INSERT: fresh, then twice the first attempt's age; UPDATE: fresh.
 	if len(asked) != 4 || asked[0] != 0 || asked[1] == 0 || asked[2] != asked[1] || asked[3] != 0 {
 		t.Fatalf("priorities asked for %v: want [0 p p 0]", asked)
+	}
+}
+
+// TestExplicitRetryKeepsAge checks that the read-write transaction a
+// session begins right after a conflict aborted its explicit transaction
+// (the client's retry, as MySQL clients do it) keeps the lost one's
+// wound-wait age, that the one after starts afresh, and that clients'
+// read-write transactions ask for load control.
+func TestExplicitRetryKeepsAge(t *testing.T) {
+	clock := truetime.NewManual(truetime.Timestamp(1_700_000_000_000_000_000), time.Millisecond)
+	db := &agingDB{DB: sqltest.NewMemDB(sqltest.MemDBOptions{Clock: clock, NoCommitWait: true, LockTimeout: time.Second})}
+	e := session.NewEngine(session.EngineOptions{DB: db, Cluster: sqltest.NewSingleNode(clock)})
+	ctx := context.Background()
+	if err := e.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := e.NewSession("root")
+	mustRun(t, s, "USE test", "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1)")
+	db.mu.Lock()
+	db.asked, db.loadControl, db.failCommits = nil, nil, 1
+	next := db.next
+	db.mu.Unlock()
+	mustRun(t, s, "BEGIN", "UPDATE t SET v = 2 WHERE id = 1")
+	if _, err := s.Execute(ctx, "COMMIT"); !txn.IsRetryable(err) {
+		t.Fatalf("COMMIT: %v, want the retryable error", err)
+	}
+	mustRun(t, s, "BEGIN", "UPDATE t SET v = 2 WHERE id = 1", "COMMIT")
+	mustRun(t, s, "BEGIN", "UPDATE t SET v = 3 WHERE id = 1", "COMMIT")
+	db.mu.Lock()
+	asked, lc := db.asked, db.loadControl
+	db.mu.Unlock()
+	lost := 1000 + next + 1
+	if len(asked) != 3 || asked[0] != 0 || asked[1] != lost || asked[2] != 0 {
+		t.Fatalf("priorities asked for %v: want [0 %d 0]", asked, lost)
+	}
+	for i, on := range lc {
+		if !on {
+			t.Fatalf("read-write transaction %d begun without load control", i)
+		}
 	}
 }

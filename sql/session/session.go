@@ -158,6 +158,12 @@ type Session struct {
 	// retryPriority is then its first transaction's wound-wait age.
 	retrying      bool
 	retryPriority int64
+	// lostAge is the wound-wait age of the session's last explicit
+	// transaction if a conflict aborted it, lostAt when (truetime.Mono):
+	// the next read-write transaction begun soon after is most likely the
+	// client's retry of it, and keeps its age (see beginLeased).
+	lostAge int64
+	lostAt  time.Duration
 	// stmtCtx is the running statement's context (for SLEEP).
 	stmtCtx context.Context
 }
@@ -314,6 +320,7 @@ func ledgerSince(l, before txn.Ledger) txn.Ledger {
 	l.Prepare -= before.Prepare
 	l.CommitWait -= before.CommitWait
 	l.SafeTimeWait -= before.SafeTimeWait
+	l.AdmissionWait -= before.AdmissionWait
 	l.Retries -= before.Retries
 	l.RetryTime -= before.RetryTime
 	return l
@@ -446,6 +453,7 @@ func (s *Session) finish(ctx context.Context, tx txn.Txn, owned bool, err error)
 	if !owned {
 		if err != nil && txn.IsRetryable(err) && s.tx != nil {
 			// The transaction is aborted; MySQL rolls it back on deadlock.
+			s.lost(s.tx)
 			s.lastLedger = s.tx.Ledger()
 			_ = s.tx.Rollback(ctx)
 			s.endTxn()
@@ -506,8 +514,15 @@ func (s *Session) beginLeased(ctx context.Context, opts txn.Options) (txn.Txn, *
 			return nil, nil, err
 		}
 	}
-	if opts.Mode == txn.ReadWrite && opts.Priority == 0 {
-		opts.Priority = s.retryPriority
+	if opts.Mode == txn.ReadWrite {
+		opts.LoadControl = true
+		if opts.Priority == 0 {
+			opts.Priority = s.retryPriority
+		}
+		if opts.Priority == 0 && s.lostAge != 0 && truetime.Mono()-s.lostAt < retryAgeFor {
+			opts.Priority = s.lostAge
+		}
+		s.lostAge = 0
 	}
 	tx, err := s.e.opts.DB.Begin(ctx, opts)
 	if err != nil {
@@ -523,6 +538,18 @@ func (s *Session) beginLeased(ctx context.Context, opts txn.Options) (txn.Txn, *
 		return nil, nil, &txn.RetryableError{Txn: tx.ID(), Reason: catalog.ErrLeaseExpired.Error()}
 	}
 	return tx, lease, nil
+}
+
+// retryAgeFor is how soon after a conflict aborted a session's explicit
+// transaction its next one must begin to keep the lost one's age.
+const retryAgeFor = time.Second
+
+// lost remembers the age of an explicit transaction that a conflict
+// aborted.
+func (s *Session) lost(tx txn.Txn) {
+	if p, ok := tx.(txn.Prioritized); ok {
+		s.lostAge, s.lostAt = p.Priority(), truetime.Mono()
+	}
 }
 
 // retry runs fn (a whole autocommit statement) again on retryable errors,

@@ -81,6 +81,7 @@ func (s *Session) meridianShow(ctx context.Context, q string) (*Result, bool, er
 		add("prepare", l.Prepare)
 		add("commit_wait", l.CommitWait)
 		add("safe_time_wait", l.SafeTimeWait)
+		add("admission_wait", l.AdmissionWait)
 		add("retry_time", l.RetryTime)
 		res.Rows = append(res.Rows, []types.Value{types.NewString("retries"), types.NewInt(0), types.NewString(fmt.Sprint(l.Retries))})
 		res.Rows = append(res.Rows, []types.Value{types.NewString("ranges"), types.NewInt(0), types.NewString(fmt.Sprint(l.Ranges))})
