@@ -16,7 +16,9 @@
 //
 // Scenarios reproduce published results beside their references (Spanner's
 // Tables 3 and 4) or show one effect each (commit wait as ε grows,
-// placement, failover, a lying clock). A scenario that needs a layer the
+// placement, failover, a lying clock). The placement scenario runs the
+// marketplace over SQL with its rows homed per region by partition-level
+// placement policies, so it needs the SQL layer. A scenario that needs a layer the
 // runner was not given (transactions, SQL) fails with
 // workload.ErrNeedsTxnLayer or workload.ErrNeedsSQL, naming what to wire.
 //

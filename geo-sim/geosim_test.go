@@ -150,6 +150,10 @@ func TestNeedsLayers(t *testing.T) {
 	if !errors.Is(err, workload.ErrNeedsTxnLayer) || !strings.Contains(err.Error(), "42.7") {
 		t.Errorf("table4 without txn: %v", err)
 	}
+	_, err = RunScenario(ctx, "placement", Env{ReportDir: t.TempDir()})
+	if !errors.Is(err, workload.ErrNeedsSQL) || !strings.Contains(err.Error(), "marketplace") {
+		t.Errorf("placement without SQL: %v", err)
+	}
 }
 
 func TestScenarioLookup(t *testing.T) {

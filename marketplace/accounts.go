@@ -76,9 +76,9 @@ func (s *Store) createAccount(ctx context.Context, table string, a NewAccount) (
 	}
 	var id int64
 	err = s.do(ctx, func() error {
-		res, err := s.db.ExecContext(ctx, "INSERT INTO "+table+
-			" (username, display_name, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+		q, args := s.q("INSERT INTO "+table+" ([[region, ]]username, display_name, email, password_hash, created_at) VALUES ([[@, ]]?, ?, ?, ?, ?)",
 			a.Username, a.DisplayName, a.Email, hash, sqlTime(s.now()))
+		res, err := s.db.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -100,7 +100,8 @@ func (s *Store) login(ctx context.Context, table, username, password string) (in
 		hash string
 	)
 	err := s.do(ctx, func() error {
-		return s.db.QueryRowContext(ctx, "SELECT id, password_hash FROM "+table+" WHERE username = ?", username).Scan(&id, &hash)
+		q, args := s.q("SELECT id, password_hash FROM "+table+" WHERE [[region = @ AND ]]username = ?", username)
+		return s.db.QueryRowContext(ctx, q, args...).Scan(&id, &hash)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrBadCredentials

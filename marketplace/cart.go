@@ -28,15 +28,17 @@ type Cart struct {
 }
 
 // AddToCart adds units of item to buyer's cart (on top of any already
-// there). The item must be for sale (ErrItemUnavailable); stock is only
-// checked at purchase.
+// there). The item must be for sale (ErrItemUnavailable) and, in the
+// regional schema, of the store's region; stock is only checked at
+// purchase.
 func (s *Store) AddToCart(ctx context.Context, buyer BuyerID, item ItemID, units int) error {
 	if units <= 0 {
 		return fmt.Errorf("%w: adding %d units", ErrInvalid, units)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var active bool
-		err := tx.QueryRowContext(ctx, "SELECT active FROM items WHERE id = ?", int64(item)).Scan(&active)
+		q, args := s.q("SELECT active FROM items WHERE [[region = @ AND ]]id = ?", int64(item))
+		err := tx.QueryRowContext(ctx, q, args...).Scan(&active)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && !active) {
 			return &ErrItemUnavailable{Item: item}
 		}
@@ -44,12 +46,13 @@ func (s *Store) AddToCart(ctx context.Context, buyer BuyerID, item ItemID, units
 			return err
 		}
 		var have int
-		err = tx.QueryRowContext(ctx, "SELECT quantity FROM cart_items WHERE buyer_id = ? AND item_id = ? FOR UPDATE",
-			int64(buyer), int64(item)).Scan(&have)
+		q, args = s.q("SELECT quantity FROM cart_items WHERE [[region = @ AND ]]buyer_id = ? AND item_id = ? FOR UPDATE", int64(buyer), int64(item))
+		err = tx.QueryRowContext(ctx, q, args...).Scan(&have)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, "INSERT INTO cart_items (buyer_id, item_id, quantity, added_at) VALUES (?, ?, ?, ?)",
+			q, args = s.q("INSERT INTO cart_items ([[region, ]]buyer_id, item_id, quantity, added_at) VALUES ([[@, ]]?, ?, ?, ?)",
 				int64(buyer), int64(item), units, sqlTime(s.now()))
+			_, err = tx.ExecContext(ctx, q, args...)
 			if isDuplicate(err) {
 				// Another AddToCart of the same buyer and item got there
 				// first; the retry sees its row.
@@ -59,8 +62,8 @@ func (s *Store) AddToCart(ctx context.Context, buyer BuyerID, item ItemID, units
 		case err != nil:
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE cart_items SET quantity = ? WHERE buyer_id = ? AND item_id = ?",
-			have+units, int64(buyer), int64(item))
+		q, args = s.q("UPDATE cart_items SET quantity = ? WHERE [[region = @ AND ]]buyer_id = ? AND item_id = ?", have+units, int64(buyer), int64(item))
+		_, err = tx.ExecContext(ctx, q, args...)
 		return err
 	})
 	var unavailable *ErrItemUnavailable
@@ -72,8 +75,9 @@ func (s *Store) AddToCart(ctx context.Context, buyer BuyerID, item ItemID, units
 
 // RemoveFromCart takes item out of buyer's cart (nothing if absent).
 func (s *Store) RemoveFromCart(ctx context.Context, buyer BuyerID, item ItemID) error {
+	q, args := s.q("DELETE FROM cart_items WHERE [[region = @ AND ]]buyer_id = ? AND item_id = ?", int64(buyer), int64(item))
 	err := s.do(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, "DELETE FROM cart_items WHERE buyer_id = ? AND item_id = ?", int64(buyer), int64(item))
+		_, err := s.db.ExecContext(ctx, q, args...)
 		return err
 	})
 	if err != nil {
@@ -84,8 +88,9 @@ func (s *Store) RemoveFromCart(ctx context.Context, buyer BuyerID, item ItemID) 
 
 // ClearCart empties buyer's cart.
 func (s *Store) ClearCart(ctx context.Context, buyer BuyerID) error {
+	q, args := s.q("DELETE FROM cart_items WHERE [[region = @ AND ]]buyer_id = ?", int64(buyer))
 	err := s.do(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, "DELETE FROM cart_items WHERE buyer_id = ?", int64(buyer))
+		_, err := s.db.ExecContext(ctx, q, args...)
 		return err
 	})
 	if err != nil {
@@ -97,11 +102,12 @@ func (s *Store) ClearCart(ctx context.Context, buyer BuyerID) error {
 // Cart returns buyer's cart with current prices and totals.
 func (s *Store) Cart(ctx context.Context, buyer BuyerID) (Cart, error) {
 	var cart Cart
+	q, args := s.q("SELECT c.item_id, c.quantity, i.seller_id, i.title, i.price, i.quantity, i.active"+
+		" FROM cart_items c INNER JOIN items i ON i.id = c.item_id[[ AND i.region = c.region]]"+
+		" WHERE [[c.region = @ AND ]]c.buyer_id = ? ORDER BY c.added_at, c.item_id", int64(buyer))
 	err := s.do(ctx, func() error {
 		cart = Cart{}
-		rows, err := s.db.QueryContext(ctx, "SELECT c.item_id, c.quantity, i.seller_id, i.title, i.price, i.quantity, i.active"+
-			" FROM cart_items c INNER JOIN items i ON i.id = c.item_id"+
-			" WHERE c.buyer_id = ? ORDER BY c.added_at, c.item_id", int64(buyer))
+		rows, err := s.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

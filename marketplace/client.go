@@ -21,11 +21,13 @@ type client struct {
 	clock       Clock
 	stats       map[string]*opStats
 
+	// region is the client's region (regional schema), "" otherwise.
+	region   string
 	buyer    BuyerID
 	seller   SellerID
 	own      []ItemID        // the seller's items for sale
 	cart     map[ItemID]bool // what the buyer's cart holds, as far as the client knows
-	lastSeen []ItemID        // the last search's results
+	lastSeen []itemRef       // the last search's results
 	unrated  []ratable       // (purchase, seller) pairs the buyer may rate
 	created  int             // accounts created
 	// clearCart asks step to empty the cart after a rejected purchase,
@@ -36,6 +38,12 @@ type client struct {
 type ratable struct {
 	purchase PurchaseID
 	seller   SellerID
+}
+
+// itemRef is an item and its region ("" in the plain schema).
+type itemRef struct {
+	id     ItemID
+	region string
 }
 
 // opStats are one client's counts and latencies of one operation.
@@ -103,11 +111,35 @@ func (c *client) step(ctx context.Context) (failed bool) {
 	return false
 }
 
-func (c *client) randomItem() ItemID {
+// randomItem picks an item to look at: mostly one the last search found,
+// else any, in any region.
+func (c *client) randomItem() itemRef {
 	if len(c.lastSeen) > 0 && c.rnd.IntN(10) < 7 {
 		return c.lastSeen[c.rnd.IntN(len(c.lastSeen))]
 	}
-	return c.pop.items[c.rnd.IntN(len(c.pop.items))]
+	id := c.pop.items[c.rnd.IntN(len(c.pop.items))]
+	return itemRef{id, c.pop.itemRegion[id]}
+}
+
+// cartItem picks an item to buy: as randomItem, but in the regional schema
+// one of the client's region (buyers buy locally).
+func (c *client) cartItem() ItemID {
+	if c.region == "" {
+		return c.randomItem().id
+	}
+	var local []ItemID
+	for _, it := range c.lastSeen {
+		if it.region == c.region {
+			local = append(local, it.id)
+		}
+	}
+	if len(local) > 0 && c.rnd.IntN(10) < 7 {
+		return local[c.rnd.IntN(len(local))]
+	}
+	if mine := c.pop.itemsIn[c.region]; len(mine) > 0 {
+		return mine[c.rnd.IntN(len(mine))]
+	}
+	return c.randomItem().id
 }
 
 // prepare turns op into the operation to time, falling back to a related
@@ -148,15 +180,15 @@ func (c *client) prepare(op string) (string, func(context.Context) error) {
 			items, err := s.Search(ctx, q)
 			c.lastSeen = c.lastSeen[:0]
 			for _, it := range items {
-				c.lastSeen = append(c.lastSeen, it.ID)
+				c.lastSeen = append(c.lastSeen, itemRef{it.ID, it.Region})
 			}
 			return err
 		}
 	case "view_item":
-		id := c.randomItem()
-		return op, func(ctx context.Context) error { _, err := s.GetItem(ctx, id); return err }
+		it := c.randomItem()
+		return op, func(ctx context.Context) error { _, err := s.In(it.region).GetItem(ctx, it.id); return err }
 	case "add_to_cart":
-		id := c.randomItem()
+		id := c.cartItem()
 		return op, func(ctx context.Context) error {
 			err := s.AddToCart(ctx, c.buyer, id, 1+c.rnd.IntN(2))
 			if err == nil {

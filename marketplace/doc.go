@@ -8,6 +8,17 @@
 // What it owns:
 //   - the schema (schema.go: sellers, buyers, items, cart_items,
 //     purchases, purchase_lines, feedback), CreateSchema and DropSchema;
+//     and its regional form (RegionalSchema, CreateRegionalSchema), for
+//     users living in regions: a region column leads every primary key
+//     and every table is PARTITION BY LIST COLUMNS (region) with a
+//     placement policy per partition (TiDB's syntax, which Meridian
+//     carries out), so that each region's rows are homed in it. Stores
+//     then act for one region (Options.Region; In for browsing another),
+//     buyers buy their own region's items, and searches are global;
+//   - stale browsing (Options.BrowseStaleness): search, item and seller
+//     pages read AS OF TIMESTAMP a bounded time ago, at the nearest
+//     replica, while carts, purchases and every write stay strictly
+//     serializable;
 //   - Store, the operations: sellers sign up, log in, list items, change
 //     prices, restock, remove items, see their items and rating; buyers
 //     sign up, log in, search by category, keywords and price, add to,
@@ -16,7 +27,8 @@
 //   - RunTx, the one helper that retries a transaction on deadlock (1213),
 //     lock-wait timeout (1205) and serialization failure (SQLSTATE 40001)
 //     with bounded, jittered exponential backoff;
-//   - LoadSample, a deterministic generator of sample data (seeded);
+//   - LoadSample, a deterministic generator of sample data (seeded), for
+//     either schema;
 //   - Workload, a weighted mix of buyer and seller operations from C
 //     concurrent clients, with per-operation throughput and latency.
 //
@@ -31,6 +43,10 @@
 //     transaction); retried transactions are run from the start.
 //   - Passwords are stored as salted PBKDF2-SHA256 hashes that name their
 //     iteration count.
+//   - In the regional schema, a region's carts, purchases and feedback
+//     reference only that region's rows (its stores name the region in
+//     every statement, and AddToCart finds only its items), so a buyer's
+//     transactions touch only its region's partitions.
 //   - No wall clock or global randomness: time comes from Options.Clock
 //     (the caller's), randomness from seeds and Options.Entropy.
 //

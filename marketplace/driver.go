@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"sort"
+	"time"
 )
 
 // Population is what the workload knows of the data: the buyers, sellers
@@ -14,11 +17,32 @@ type Population struct{ p *population }
 // Discover reads the population of the data in db (LoadSample's, or any
 // with sellers, buyers and items).
 func Discover(ctx context.Context, db *sql.DB) (*Population, error) {
-	p, err := discover(ctx, db)
+	p, err := discover(ctx, db, false)
 	if err != nil {
 		return nil, err
 	}
 	return &Population{p}, nil
+}
+
+// DiscoverRegional reads the population of data in the regional schema
+// (CreateRegionalSchema), with each buyer's, seller's and item's region.
+func DiscoverRegional(ctx context.Context, db *sql.DB) (*Population, error) {
+	p, err := discover(ctx, db, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Population{p}, nil
+}
+
+// Regions returns the regions of the population's buyers, sorted ("" for
+// the plain schema).
+func (p *Population) Regions() []string {
+	var out []string
+	for r := range p.p.buyersIn {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // DriverOptions configure a Driver.
@@ -34,6 +58,14 @@ type DriverOptions struct {
 	Clock Clock
 	// RunID makes the usernames it creates unique across runs.
 	RunID string
+	// Region, for data in the regional schema (a population from
+	// DiscoverRegional), is the driver's region: it acts as the i-th buyer
+	// and seller of that region, fills its cart with that region's items,
+	// and browses (searches, views items) every region's.
+	Region string
+	// BrowseStaleness makes its browsing reads stale (Options of the
+	// Store).
+	BrowseStaleness time.Duration
 }
 
 // Driver performs the workload's operations one at a time for callers
@@ -61,11 +93,20 @@ func NewDriver(db *sql.DB, pop *Population, o DriverOptions) (*Driver, error) {
 		return nil, errors.New("marketplace: driver mix has no weight")
 	}
 	p := pop.p
+	buyers, sellers := p.buyers, p.sellers
+	if o.Region != "" {
+		buyers, sellers = p.buyersIn[o.Region], p.sellersIn[o.Region]
+		if len(buyers) == 0 || len(sellers) == 0 {
+			return nil, fmt.Errorf("marketplace: no buyers or sellers in region %q (regions: %v)", o.Region, pop.Regions())
+		}
+	} else if p.buyersIn[""] == nil {
+		return nil, errors.New("marketplace: a population of the regional schema needs a driver Region")
+	}
 	store := New(db, Options{Clock: o.Clock, PasswordIterations: 1000, Seed: o.Seed + uint64(o.Index),
-		Entropy: randReader{rand.New(rand.NewPCG(o.Seed, uint64(o.Index)))}})
-	c := &client{id: o.Index, store: store, pop: p, mix: mix, totalWeight: total, runID: o.RunID,
+		Entropy: randReader{rand.New(rand.NewPCG(o.Seed, uint64(o.Index)))}, Region: o.Region, BrowseStaleness: o.BrowseStaleness})
+	c := &client{id: o.Index, store: store, pop: p, mix: mix, totalWeight: total, runID: o.RunID, region: o.Region,
 		rnd: rand.New(rand.NewPCG(o.Seed, uint64(o.Index)+1)), clock: o.Clock, stats: map[string]*opStats{},
-		buyer: p.buyers[o.Index%len(p.buyers)], seller: p.sellers[o.Index%len(p.sellers)]}
+		buyer: buyers[o.Index%len(buyers)], seller: sellers[o.Index%len(sellers)]}
 	c.own = append([]ItemID(nil), p.byOwner[c.seller]...)
 	return &Driver{c}, nil
 }

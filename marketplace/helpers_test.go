@@ -29,6 +29,17 @@ var dbSeq atomic.Int64
 // server in AddrEnv (dropped when t ends), or skips t.
 func testDB(t testing.TB) *sql.DB {
 	t.Helper()
+	db := emptyTestDB(t)
+	if err := CreateSchema(ctxT(t), db); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// emptyTestDB returns a connection to a new, empty database on the server
+// in AddrEnv (dropped when t ends).
+func emptyTestDB(t testing.TB) *sql.DB {
+	t.Helper()
 	addr := os.Getenv(AddrEnv)
 	if addr == "" {
 		t.Fatalf("%s is not set", AddrEnv)
@@ -60,9 +71,6 @@ func testDB(t testing.TB) *sql.DB {
 		}
 		admin.Close()
 	})
-	if err := CreateSchema(ctx, db); err != nil {
-		t.Fatal(err)
-	}
 	return db
 }
 

@@ -49,7 +49,10 @@ type NewItem struct {
 
 // Item is a listing.
 type Item struct {
-	ID          ItemID
+	ID ItemID
+	// Region is the seller's region, whose partition holds the item
+	// (regional schema; "" in the plain one).
+	Region      string
 	Seller      SellerID
 	Title       string
 	Description string
@@ -63,10 +66,12 @@ type Item struct {
 	Sold        int  // units sold (SellerItems only)
 }
 
-// itemColumns are read by scanItem, in order.
-const itemColumns = "id, seller_id, title, description, category, keywords, item_condition, price, quantity, listed_at, active"
+// itemColumns are read by scanItem, in order (through Store.q, which keeps
+// the region in the regional schema).
+const itemColumns = "[[region, ]]id, seller_id, title, description, category, keywords, item_condition, price, quantity, listed_at, active"
 
-func scanItem(sc interface{ Scan(...any) error }) (Item, error) {
+// scanItem reads the itemColumns of s's schema.
+func (s *Store) scanItem(sc interface{ Scan(...any) error }) (Item, error) {
 	var (
 		it          Item
 		desc        sql.NullString
@@ -76,7 +81,11 @@ func scanItem(sc interface{ Scan(...any) error }) (Item, error) {
 		listed      time.Time
 		seller, iid int64
 	)
-	err := sc.Scan(&iid, &seller, &it.Title, &desc, &it.Category, &kw, &cond, &price, &it.Quantity, dbTime{&listed}, &active)
+	dest := []any{&iid, &seller, &it.Title, &desc, &it.Category, &kw, &cond, &price, &it.Quantity, dbTime{&listed}, &active}
+	if s.opts.Region != "" {
+		dest = append([]any{&it.Region}, dest...)
+	}
+	err := sc.Scan(dest...)
 	it.ID, it.Seller, it.Description, it.Condition, it.Price, it.ListedAt, it.Active =
 		ItemID(iid), SellerID(seller), desc.String, Condition(cond), price, listed, active
 	it.Keywords = strings.Fields(kw)
@@ -131,9 +140,10 @@ func (s *Store) ListItem(ctx context.Context, seller SellerID, it NewItem) (Item
 	}
 	var id int64
 	err := s.do(ctx, func() error {
-		res, err := s.db.ExecContext(ctx, "INSERT INTO items (seller_id, title, description, category, keywords, item_condition, price, quantity, listed_at, active)"+
-			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE)",
+		q, args := s.q("INSERT INTO items ([[region, ]]seller_id, title, description, category, keywords, item_condition, price, quantity, listed_at, active)"+
+			" VALUES ([[@, ]]?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE)",
 			int64(seller), it.Title, it.Description, it.Category, keywordText(it.Title, it.Keywords), string(it.Condition), it.Price, it.Quantity, sqlTime(s.now()))
+		res, err := s.db.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -148,9 +158,10 @@ func (s *Store) ListItem(ctx context.Context, seller SellerID, it NewItem) (Item
 
 // ownItem checks, inside tx, that item exists and belongs to seller, and
 // locks it.
-func ownItem(ctx context.Context, tx *sql.Tx, seller SellerID, item ItemID) error {
+func (s *Store) ownItem(ctx context.Context, tx *sql.Tx, seller SellerID, item ItemID) error {
 	var owner int64
-	err := tx.QueryRowContext(ctx, "SELECT seller_id FROM items WHERE id = ? FOR UPDATE", int64(item)).Scan(&owner)
+	q, args := s.q("SELECT seller_id FROM items WHERE [[region = @ AND ]]id = ? FOR UPDATE", int64(item))
+	err := tx.QueryRowContext(ctx, q, args...).Scan(&owner)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("%w: item %d", ErrNotFound, item)
@@ -165,10 +176,11 @@ func ownItem(ctx context.Context, tx *sql.Tx, seller SellerID, item ItemID) erro
 // updateOwnItem runs an UPDATE of one of seller's items.
 func (s *Store) updateOwnItem(ctx context.Context, seller SellerID, item ItemID, what, set string, args ...any) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := ownItem(ctx, tx, seller, item); err != nil {
+		if err := s.ownItem(ctx, tx, seller, item); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "UPDATE items SET "+set+" WHERE id = ?", append(args, int64(item))...)
+		q, qargs := s.q("UPDATE items SET "+set+" WHERE [[region = @ AND ]]id = ?", append(args, int64(item))...)
+		_, err := tx.ExecContext(ctx, q, qargs...)
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNotOwner) {
@@ -200,12 +212,15 @@ func (s *Store) RemoveItem(ctx context.Context, seller SellerID, item ItemID) er
 	return s.updateOwnItem(ctx, seller, item, "removing", "active = FALSE")
 }
 
-// GetItem returns an item, removed or not.
+// GetItem returns an item, removed or not (in the regional schema, an item
+// of the store's region: s.In(region).GetItem for another's). A browsing
+// read (Options.BrowseStaleness).
 func (s *Store) GetItem(ctx context.Context, item ItemID) (Item, error) {
 	var it Item
+	q, args := s.q("SELECT "+itemColumns+" FROM items{asof} WHERE [[region = @ AND ]]id = ?", int64(item))
 	err := s.do(ctx, func() error {
 		var err error
-		it, err = scanItem(s.db.QueryRowContext(ctx, "SELECT "+itemColumns+" FROM items WHERE id = ?", int64(item)))
+		it, err = s.scanItem(s.db.QueryRowContext(ctx, q, args...))
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -218,16 +233,20 @@ func (s *Store) GetItem(ctx context.Context, item ItemID) (Item, error) {
 }
 
 // SellerItems returns every item seller listed, removed ones included,
-// newest first, with the units sold of each.
+// newest first, with the units sold of each (in the regional schema, of a
+// seller of the store's region). A browsing read
+// (Options.BrowseStaleness).
 func (s *Store) SellerItems(ctx context.Context, seller SellerID) ([]Item, error) {
 	var items []Item
+	iq, iargs := s.q("SELECT "+itemColumns+" FROM items{asof} WHERE [[region = @ AND ]]seller_id = ? ORDER BY listed_at DESC, id DESC", int64(seller))
+	sq, sargs := s.q("SELECT item_id, SUM(quantity) FROM purchase_lines{asof} WHERE [[region = @ AND ]]seller_id = ? GROUP BY item_id", int64(seller))
 	err := s.do(ctx, func() error {
 		items = items[:0]
 		var err error
-		if items, err = s.queryItems(ctx, "SELECT "+itemColumns+" FROM items WHERE seller_id = ? ORDER BY listed_at DESC, id DESC", int64(seller)); err != nil {
+		if items, err = s.queryItems(ctx, iq, iargs...); err != nil {
 			return err
 		}
-		rows, err := s.db.QueryContext(ctx, "SELECT item_id, SUM(quantity) FROM purchase_lines WHERE seller_id = ? GROUP BY item_id", int64(seller))
+		rows, err := s.db.QueryContext(ctx, sq, sargs...)
 		if err != nil {
 			return err
 		}
@@ -260,7 +279,7 @@ func (s *Store) queryItems(ctx context.Context, q string, args ...any) ([]Item, 
 	defer rows.Close()
 	var items []Item
 	for rows.Next() {
-		it, err := scanItem(rows)
+		it, err := s.scanItem(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +301,8 @@ type Query struct {
 	Limit, Offset int
 }
 
-// Search finds items for sale.
+// Search finds items for sale, in every region (the regional schema's
+// category index is global). A browsing read (Options.BrowseStaleness).
 func (s *Store) Search(ctx context.Context, q Query) ([]Item, error) {
 	where := []string{"active = TRUE", "quantity > 0"}
 	var args []any
@@ -308,8 +328,8 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Item, error) {
 		limit = 20
 	}
 	limit = min(limit, 1000)
-	stmt := fmt.Sprintf("SELECT %s FROM items WHERE %s ORDER BY price, id LIMIT %d OFFSET %d",
-		itemColumns, strings.Join(where, " AND "), limit, max(q.Offset, 0))
+	stmt, args := s.q(fmt.Sprintf("SELECT %s FROM items{asof} WHERE %s ORDER BY price, id LIMIT %d OFFSET %d",
+		itemColumns, strings.Join(where, " AND "), limit, max(q.Offset, 0)), args...)
 	var items []Item
 	err := s.do(ctx, func() error {
 		var err error

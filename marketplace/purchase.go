@@ -59,7 +59,8 @@ func (s *Store) Purchase(ctx context.Context, buyer BuyerID) (Purchase, error) {
 
 func (s *Store) purchaseTx(ctx context.Context, tx *sql.Tx, buyer BuyerID) (Purchase, error) {
 	want := map[ItemID]int{}
-	rows, err := tx.QueryContext(ctx, "SELECT item_id, quantity FROM cart_items WHERE buyer_id = ? ORDER BY item_id FOR UPDATE", int64(buyer))
+	q, qargs := s.q("SELECT item_id, quantity FROM cart_items WHERE [[region = @ AND ]]buyer_id = ? ORDER BY item_id FOR UPDATE", int64(buyer))
+	rows, err := tx.QueryContext(ctx, q, qargs...)
 	if err != nil {
 		return Purchase{}, err
 	}
@@ -87,7 +88,8 @@ func (s *Store) purchaseTx(ctx context.Context, tx *sql.Tx, buyer BuyerID) (Purc
 	for i, id := range ids {
 		args[i] = int64(id)
 	}
-	rows, err = tx.QueryContext(ctx, "SELECT id, seller_id, title, price, quantity, active FROM items WHERE id IN ("+marks+") ORDER BY id FOR UPDATE", args...)
+	q, args = s.q("SELECT id, seller_id, title, price, quantity, active FROM items WHERE [[region = @ AND ]]id IN ("+marks+") ORDER BY id FOR UPDATE", args...)
+	rows, err = tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return Purchase{}, err
 	}
@@ -129,7 +131,8 @@ func (s *Store) purchaseTx(ctx context.Context, tx *sql.Tx, buyer BuyerID) (Purc
 		p.Total += st.price * Cents(want[id])
 	}
 	for _, l := range p.Lines {
-		res, err := tx.ExecContext(ctx, "UPDATE items SET quantity = quantity - ? WHERE id = ? AND quantity >= ?", l.Quantity, int64(l.Item), l.Quantity)
+		q, args := s.q("UPDATE items SET quantity = quantity - ? WHERE [[region = @ AND ]]id = ? AND quantity >= ?", l.Quantity, int64(l.Item), l.Quantity)
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return Purchase{}, err
 		}
@@ -139,8 +142,8 @@ func (s *Store) purchaseTx(ctx context.Context, tx *sql.Tx, buyer BuyerID) (Purc
 			return Purchase{}, fmt.Errorf("marketplace: item %d: stock changed under its lock (rows affected %d, %v)", l.Item, n, err)
 		}
 	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO purchases (buyer_id, total, purchased_at) VALUES (?, ?, ?)",
-		int64(buyer), p.Total, sqlTime(p.PurchasedAt))
+	q, args = s.q("INSERT INTO purchases ([[region, ]]buyer_id, total, purchased_at) VALUES ([[@, ]]?, ?, ?)", int64(buyer), p.Total, sqlTime(p.PurchasedAt))
+	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return Purchase{}, err
 	}
@@ -152,14 +155,16 @@ func (s *Store) purchaseTx(ctx context.Context, tx *sql.Tx, buyer BuyerID) (Purc
 	var vals []string
 	var largs []any
 	for _, l := range p.Lines {
-		vals = append(vals, "(?, ?, ?, ?, ?, ?)")
+		vals = append(vals, "([[@, ]]?, ?, ?, ?, ?, ?)")
 		largs = append(largs, pid, int64(l.Item), int64(l.Seller), l.Title, l.Quantity, l.UnitPrice)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO purchase_lines (purchase_id, item_id, seller_id, title, quantity, unit_price) VALUES "+
-		strings.Join(vals, ", "), largs...); err != nil {
+	q, args = s.q("INSERT INTO purchase_lines ([[region, ]]purchase_id, item_id, seller_id, title, quantity, unit_price) VALUES "+
+		strings.Join(vals, ", "), largs...)
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return Purchase{}, err
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM cart_items WHERE buyer_id = ?", int64(buyer)); err != nil {
+	q, args = s.q("DELETE FROM cart_items WHERE [[region = @ AND ]]buyer_id = ?", int64(buyer))
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return Purchase{}, err
 	}
 	return p, nil
@@ -168,11 +173,12 @@ func (s *Store) purchaseTx(ctx context.Context, tx *sql.Tx, buyer BuyerID) (Purc
 // PurchaseHistory returns buyer's purchases, oldest first.
 func (s *Store) PurchaseHistory(ctx context.Context, buyer BuyerID) ([]Purchase, error) {
 	var out []Purchase
+	q, args := s.q("SELECT p.id, p.total, p.purchased_at, l.item_id, l.seller_id, l.title, l.quantity, l.unit_price"+
+		" FROM purchases p INNER JOIN purchase_lines l ON l.purchase_id = p.id[[ AND l.region = p.region]]"+
+		" WHERE [[p.region = @ AND ]]p.buyer_id = ? ORDER BY p.id, l.item_id", int64(buyer))
 	err := s.do(ctx, func() error {
 		out = nil
-		rows, err := s.db.QueryContext(ctx, "SELECT p.id, p.total, p.purchased_at, l.item_id, l.seller_id, l.title, l.quantity, l.unit_price"+
-			" FROM purchases p INNER JOIN purchase_lines l ON l.purchase_id = p.id"+
-			" WHERE p.buyer_id = ? ORDER BY p.id, l.item_id", int64(buyer))
+		rows, err := s.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -212,7 +218,8 @@ func (s *Store) LeaveFeedback(ctx context.Context, buyer BuyerID, purchase Purch
 	var id int64
 	err := s.do(ctx, func() error {
 		var owner int64
-		err := s.db.QueryRowContext(ctx, "SELECT buyer_id FROM purchases WHERE id = ?", int64(purchase)).Scan(&owner)
+		q, args := s.q("SELECT buyer_id FROM purchases WHERE [[region = @ AND ]]id = ?", int64(purchase))
+		err := s.db.QueryRowContext(ctx, q, args...).Scan(&owner)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: purchase %d", ErrNotFound, purchase)
 		}
@@ -220,15 +227,16 @@ func (s *Store) LeaveFeedback(ctx context.Context, buyer BuyerID, purchase Purch
 			return err
 		}
 		var lines int
-		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM purchase_lines WHERE purchase_id = ? AND seller_id = ?",
-			int64(purchase), int64(seller)).Scan(&lines); err != nil {
+		q, args = s.q("SELECT COUNT(*) FROM purchase_lines WHERE [[region = @ AND ]]purchase_id = ? AND seller_id = ?", int64(purchase), int64(seller))
+		if err := s.db.QueryRowContext(ctx, q, args...).Scan(&lines); err != nil {
 			return err
 		}
 		if BuyerID(owner) != buyer || lines == 0 {
 			return fmt.Errorf("%w: purchase %d, buyer %d, seller %d", ErrNotYourPurchase, purchase, buyer, seller)
 		}
-		res, err := s.db.ExecContext(ctx, "INSERT INTO feedback (purchase_id, buyer_id, seller_id, rating, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+		q, args = s.q("INSERT INTO feedback ([[region, ]]purchase_id, buyer_id, seller_id, rating, comment, created_at) VALUES ([[@, ]]?, ?, ?, ?, ?, ?)",
 			int64(purchase), int64(buyer), int64(seller), rating, comment, sqlTime(s.now()))
+		res, err := s.db.ExecContext(ctx, q, args...)
 		if isDuplicate(err) {
 			return fmt.Errorf("%w: purchase %d, seller %d", ErrFeedbackExists, purchase, seller)
 		}
@@ -262,12 +270,15 @@ type Feedback struct {
 	CreatedAt time.Time
 }
 
-// SellerRating returns the number, average and spread of seller's ratings.
+// SellerRating returns the number, average and spread of seller's ratings
+// (in the regional schema, of a seller of the store's region). A browsing
+// read (Options.BrowseStaleness).
 func (s *Store) SellerRating(ctx context.Context, seller SellerID) (Rating, error) {
 	var r Rating
+	q, args := s.q("SELECT rating, COUNT(*) FROM feedback{asof} WHERE [[region = @ AND ]]seller_id = ? GROUP BY rating", int64(seller))
 	err := s.do(ctx, func() error {
 		r = Rating{}
-		rows, err := s.db.QueryContext(ctx, "SELECT rating, COUNT(*) FROM feedback WHERE seller_id = ? GROUP BY rating", int64(seller))
+		rows, err := s.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -302,11 +313,12 @@ func (s *Store) SellerFeedback(ctx context.Context, seller SellerID, limit int) 
 		limit = 20
 	}
 	var out []Feedback
+	q, args := s.q(fmt.Sprintf("SELECT f.id, f.purchase_id, b.username, f.rating, f.comment, f.created_at"+
+		" FROM feedback f LEFT JOIN buyers b ON b.id = f.buyer_id[[ AND b.region = f.region]]"+
+		" WHERE [[f.region = @ AND ]]f.seller_id = ? ORDER BY f.id DESC LIMIT %d", limit), int64(seller))
 	err := s.do(ctx, func() error {
 		out = nil
-		rows, err := s.db.QueryContext(ctx, fmt.Sprintf("SELECT f.id, f.purchase_id, b.username, f.rating, f.comment, f.created_at"+
-			" FROM feedback f LEFT JOIN buyers b ON b.id = f.buyer_id"+
-			" WHERE f.seller_id = ? ORDER BY f.id DESC LIMIT %d", limit), int64(seller))
+		rows, err := s.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

@@ -40,6 +40,11 @@ type SampleOptions struct {
 	PasswordIterations int
 	// BatchSize is the number of rows per INSERT. Default 100.
 	BatchSize int
+	// Regions, for the regional schema (CreateRegionalSchema), spreads the
+	// sellers and buyers over these regions in turn; a seller's items are
+	// in its region, and each buyer buys (and fills its cart with) items
+	// of its own region. Empty: the plain schema.
+	Regions []string
 }
 
 func (o *SampleOptions) setDefaults() {
@@ -99,6 +104,20 @@ func LoadSample(ctx context.Context, db *sql.DB, opts SampleOptions) (SampleRepo
 	past := func(span int64) string {
 		return sqlTime(opts.Now.Add(-time.Duration(r.Int64N(span)) * time.Second))
 	}
+	regional := len(opts.Regions) > 0
+	// regionOf maps the ids of sellers, buyers and items to their regions
+	// (regional schema).
+	regionOf := map[string]map[int64]string{}
+	// withRegion prepends the region column to columns and rows.
+	withRegion := func(columns string, rows [][]any, region func(i int) string) (string, [][]any) {
+		if !regional {
+			return columns, rows
+		}
+		for i := range rows {
+			rows[i] = append([]any{region(i)}, rows[i]...)
+		}
+		return "region, " + columns, rows
+	}
 	accounts := func(table string, n int, name func(*rand.Rand, int) (string, string)) ([]int64, error) {
 		rows := make([][]any, n)
 		for i := range rows {
@@ -109,10 +128,11 @@ func LoadSample(ctx context.Context, db *sql.DB, opts SampleOptions) (SampleRepo
 			}
 			rows[i] = []any{u, d, u + "@example.com", hash, past(year)}
 		}
-		if err := insertRows(ctx, db, table, "username, display_name, email, password_hash, created_at", rows, opts.BatchSize); err != nil {
+		cols, rows := withRegion("username, display_name, email, password_hash, created_at", rows, func(i int) string { return opts.Regions[i%len(opts.Regions)] })
+		if err := insertRows(ctx, db, table, cols, rows, opts.BatchSize); err != nil {
 			return nil, err
 		}
-		return ids(ctx, db, table)
+		return ids(ctx, db, table, regional, regionOf)
 	}
 	sellers, err := accounts("sellers", opts.Sellers, sellerName)
 	if err != nil {
@@ -135,10 +155,12 @@ func LoadSample(ctx context.Context, db *sql.DB, opts SampleOptions) (SampleRepo
 		rows[i] = []any{seller, it.Title, it.Description, it.Category, keywordText(it.Title, it.Keywords), string(it.Condition),
 			it.Price, it.Quantity, past(year / 4)}
 	}
-	if err := insertRows(ctx, db, "items", "seller_id, title, description, category, keywords, item_condition, price, quantity, listed_at", rows, opts.BatchSize); err != nil {
+	cols, rows := withRegion("seller_id, title, description, category, keywords, item_condition, price, quantity, listed_at", rows,
+		func(i int) string { return regionOf["sellers"][rows[i][0].(int64)] })
+	if err := insertRows(ctx, db, "items", cols, rows, opts.BatchSize); err != nil {
 		return rep, err
 	}
-	items, err := ids(ctx, db, "items")
+	items, err := ids(ctx, db, "items", regional, regionOf)
 	if err != nil {
 		return rep, err
 	}
@@ -146,13 +168,29 @@ func LoadSample(ctx context.Context, db *sql.DB, opts SampleOptions) (SampleRepo
 	if len(items) == 0 {
 		return rep, nil
 	}
+	// itemsFor returns the items buyer b may buy: all, or its region's.
+	itemsIn := map[string][]int64{}
+	for _, id := range items {
+		itemsIn[regionOf["items"][id]] = append(itemsIn[regionOf["items"][id]], id)
+	}
+	itemsFor := func(b int64) []int64 {
+		if !regional {
+			return items
+		}
+		return itemsIn[regionOf["buyers"][b]]
+	}
 
 	clock := &sampleClock{t: opts.Now.Add(-30 * 24 * time.Hour), step: 30 * 24 * time.Hour / time.Duration(max(1, 3*opts.Purchases))}
-	s := New(db, Options{Clock: clock, Entropy: randReader{r}, PasswordIterations: opts.PasswordIterations})
+	base := New(db, Options{Clock: clock, Entropy: randReader{r}, PasswordIterations: opts.PasswordIterations})
+	storeFor := func(b int64) *Store { return base.In(regionOf["buyers"][b]) }
 	for range max(opts.Purchases, 0) {
 		b := BuyerID(pick(r, buyers))
+		s, mine := storeFor(int64(b)), itemsFor(int64(b))
+		if len(mine) == 0 {
+			continue
+		}
 		for range 1 + r.IntN(3) {
-			if err := s.AddToCart(ctx, b, ItemID(pick(r, items)), 1); err != nil {
+			if err := s.AddToCart(ctx, b, ItemID(pick(r, mine)), 1); err != nil {
 				return rep, err
 			}
 		}
@@ -181,10 +219,10 @@ func LoadSample(ctx context.Context, db *sql.DB, opts SampleOptions) (SampleRepo
 		}
 	}
 	for _, b := range buyers {
-		if r.IntN(100) >= opts.CartPercent {
+		if r.IntN(100) >= opts.CartPercent || len(itemsFor(b)) == 0 {
 			continue
 		}
-		if err := s.AddToCart(ctx, BuyerID(b), ItemID(pick(r, items)), 1+r.IntN(2)); err != nil {
+		if err := storeFor(b).AddToCart(ctx, BuyerID(b), ItemID(pick(r, itemsFor(b))), 1+r.IntN(2)); err != nil {
 			return rep, err
 		}
 		rep.CartItems++
@@ -214,20 +252,29 @@ func insertRows(ctx context.Context, db *sql.DB, table, columns string, rows [][
 	return nil
 }
 
-// ids returns the ids of every row of table, in order.
-func ids(ctx context.Context, db *sql.DB, table string) ([]int64, error) {
-	rows, err := db.QueryContext(ctx, "SELECT id FROM "+table+" ORDER BY id")
+// ids returns the ids of every row of table, in order; with regional, it
+// also records each row's region in regionOf[table].
+func ids(ctx context.Context, db *sql.DB, table string, regional bool, regionOf map[string]map[int64]string) ([]int64, error) {
+	q := "SELECT id, '' FROM " + table + " ORDER BY id"
+	if regional {
+		q = "SELECT id, region FROM " + table + " ORDER BY id"
+	}
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("marketplace: sample %s: %w", table, err)
 	}
 	defer rows.Close()
 	var out []int64
+	regions := map[int64]string{}
 	for rows.Next() {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var region string
+		if err := rows.Scan(&id, &region); err != nil {
 			return nil, err
 		}
 		out = append(out, id)
+		regions[id] = region
 	}
+	regionOf[table] = regions
 	return out, rows.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +101,20 @@ type Options struct {
 	Retry RetryPolicy
 	// Seed seeds the jitter of retry backoff. Default 1.
 	Seed uint64
+	// Region, with the regional schema (CreateRegionalSchema), is the
+	// region of the buyers and sellers the store acts for: their accounts,
+	// listings, carts, purchases and feedback are rows of that region, and
+	// every statement on them names it, so that it reads and writes only
+	// that region's partition. A buyer buys only items of its region
+	// (AddToCart does not find the others). In returns a store of another
+	// region, for browsing its items and sellers. Empty: the plain schema.
+	Region string
+	// BrowseStaleness, if positive, makes the browsing reads — Search,
+	// GetItem, SellerItems, SellerRating — read the data as of that long
+	// ago (AS OF TIMESTAMP NOW(6) - INTERVAL …, TiDB's and Meridian's
+	// stale reads), which the nearest replica can serve. Everything else
+	// stays strictly serializable. MySQL and MariaDB have no AS OF.
+	BrowseStaleness time.Duration
 }
 
 // Stats are counters of a Store since New.
@@ -110,10 +125,16 @@ type Stats struct {
 
 // Store runs the marketplace's operations on a database holding its
 // schema. It is safe for concurrent use; its only state besides the
-// *sql.DB is the counters and the retry jitter source.
+// *sql.DB is the counters and the retry jitter source (shared with the
+// stores In returns).
 type Store struct {
-	db      *sql.DB
-	opts    Options
+	db    *sql.DB
+	opts  Options
+	state *storeState
+}
+
+// storeState is what a Store and the stores In derives from it share.
+type storeState struct {
 	retries atomic.Int64
 	mu      struct {
 		sync.Mutex
@@ -136,26 +157,115 @@ func New(db *sql.DB, opts Options) *Store {
 	if opts.Seed == 0 {
 		opts.Seed = 1
 	}
-	s := &Store{db: db, opts: opts}
-	s.mu.rnd = mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
+	s := &Store{db: db, opts: opts, state: &storeState{}}
+	s.state.mu.rnd = mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
 	s.opts.Retry.Jitter = s.jitter
-	s.opts.Retry.OnRetry = func(error) { s.retries.Add(1) }
+	s.opts.Retry.OnRetry = func(error) { s.state.retries.Add(1) }
 	return s
 }
+
+// In returns a store on the same database acting in region (regional
+// schema): for browsing that region's items and sellers. It shares s's
+// counters. In(s's region) is s.
+func (s *Store) In(region string) *Store {
+	if region == s.opts.Region {
+		return s
+	}
+	c := *s
+	c.opts.Region = region
+	return &c
+}
+
+// Region returns the store's region ("" for the plain schema).
+func (s *Store) Region() string { return s.opts.Region }
 
 // DB returns the database the store runs on.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Stats returns the store's counters.
-func (s *Store) Stats() Stats { return Stats{Retries: s.retries.Load()} }
+func (s *Store) Stats() Stats { return Stats{Retries: s.state.retries.Load()} }
 
 func (s *Store) jitter(d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return time.Duration(s.mu.rnd.Int64N(int64(d)))
+	s.state.mu.Lock()
+	defer s.state.mu.Unlock()
+	return time.Duration(s.state.mu.rnd.Int64N(int64(d)))
+}
+
+// q adapts a statement and its arguments to the store's schema. Statements
+// are written for both schemas:
+//
+//   - text in [[…]] belongs to the regional schema only: with a region it
+//     is kept, and each @ in it becomes a ? bound to the store's region
+//     (inserted among args at its position); without one it is dropped.
+//     "WHERE [[region = @ AND ]]id = ?", "INSERT INTO t ([[region, ]]a)
+//     VALUES ([[@, ]]?)", "ON i.id = c.item_id[[ AND i.region = c.region]]".
+//   - {asof} marks where a browsing read's table takes its AS OF
+//     TIMESTAMP clause (BrowseStaleness), or nothing.
+//
+// Placeholders are counted as every ? outside string literals; the
+// statements here put none in literals.
+func (s *Store) q(stmt string, args ...any) (string, []any) {
+	asOf := ""
+	if d := s.opts.BrowseStaleness; d > 0 {
+		asOf = fmt.Sprintf(" AS OF TIMESTAMP NOW(6) - INTERVAL %d MICROSECOND", d.Microseconds())
+	}
+	stmt = strings.ReplaceAll(stmt, "{asof}", asOf)
+	if !strings.Contains(stmt, "[[") {
+		return stmt, args
+	}
+	var sb strings.Builder
+	out := make([]any, 0, len(args)+2)
+	n := 0 // arguments of args consumed
+	for rest := stmt; rest != ""; {
+		i := strings.Index(rest, "[[")
+		if i < 0 {
+			i = len(rest)
+		}
+		plain := rest[:i]
+		k := strings.Count(plain, "?")
+		if n+k > len(args) {
+			panic(fmt.Sprintf("marketplace: %q has more placeholders than its %d arguments", stmt, len(args)))
+		}
+		sb.WriteString(plain)
+		out = append(out, args[n:n+k]...)
+		n += k
+		rest = rest[i:]
+		if rest == "" {
+			break
+		}
+		j := strings.Index(rest, "]]")
+		if j < 0 {
+			panic(fmt.Sprintf("marketplace: unclosed [[ in %q", stmt))
+		}
+		inner := rest[2:j]
+		rest = rest[j+2:]
+		if s.opts.Region == "" {
+			continue
+		}
+		for _, c := range inner {
+			switch c {
+			case '@':
+				sb.WriteByte('?')
+				out = append(out, s.opts.Region)
+			case '?':
+				if n >= len(args) {
+					panic(fmt.Sprintf("marketplace: %q has more placeholders than its %d arguments", stmt, len(args)))
+				}
+				sb.WriteByte('?')
+				out = append(out, args[n])
+				n++
+			default:
+				sb.WriteRune(c)
+			}
+		}
+	}
+	if n != len(args) {
+		panic(fmt.Sprintf("marketplace: %q has %d placeholders for %d arguments", stmt, n, len(args)))
+	}
+	return sb.String(), out
 }
 
 // now is the current time as stored: UTC, whole seconds (DATETIME).

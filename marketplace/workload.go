@@ -81,12 +81,24 @@ type population struct {
 	sellerN map[SellerID]string
 	items   []ItemID
 	byOwner map[SellerID][]ItemID
+	// regional schema: each row's region, and the buyers, sellers and
+	// items of each region ("" for the plain schema).
+	itemRegion map[ItemID]string
+	buyersIn   map[string][]BuyerID
+	sellersIn  map[string][]SellerID
+	itemsIn    map[string][]ItemID
 }
 
-func discover(ctx context.Context, db *sql.DB) (*population, error) {
-	p := &population{names: map[BuyerID]string{}, sellerN: map[SellerID]string{}, byOwner: map[SellerID][]ItemID{}}
-	// scan runs q, whose rows are an id and a name or an owner id.
-	scan := func(q string, f func(id int64, v sql.RawBytes)) error {
+func discover(ctx context.Context, db *sql.DB, regional bool) (*population, error) {
+	p := &population{names: map[BuyerID]string{}, sellerN: map[SellerID]string{}, byOwner: map[SellerID][]ItemID{},
+		itemRegion: map[ItemID]string{}, buyersIn: map[string][]BuyerID{}, sellersIn: map[string][]SellerID{}, itemsIn: map[string][]ItemID{}}
+	region := "''"
+	if regional {
+		region = "region"
+	}
+	// scan runs q, whose rows are an id, a name or an owner id, and a
+	// region.
+	scan := func(q string, f func(id int64, v sql.RawBytes, region string)) error {
 		rows, err := db.QueryContext(ctx, q)
 		if err != nil {
 			return err
@@ -95,26 +107,31 @@ func discover(ctx context.Context, db *sql.DB) (*population, error) {
 		for rows.Next() {
 			var id int64
 			var v sql.RawBytes
-			if err := rows.Scan(&id, &v); err != nil {
+			var region string
+			if err := rows.Scan(&id, &v, &region); err != nil {
 				return err
 			}
-			f(id, v)
+			f(id, v, region)
 		}
 		return rows.Err()
 	}
 	err := errors.Join(
-		scan("SELECT id, username FROM buyers ORDER BY id LIMIT 100000", func(id int64, v sql.RawBytes) {
+		scan("SELECT id, username, "+region+" FROM buyers ORDER BY id LIMIT 100000", func(id int64, v sql.RawBytes, r string) {
 			p.buyers = append(p.buyers, BuyerID(id))
 			p.names[BuyerID(id)] = string(v)
+			p.buyersIn[r] = append(p.buyersIn[r], BuyerID(id))
 		}),
-		scan("SELECT id, username FROM sellers ORDER BY id LIMIT 100000", func(id int64, v sql.RawBytes) {
+		scan("SELECT id, username, "+region+" FROM sellers ORDER BY id LIMIT 100000", func(id int64, v sql.RawBytes, r string) {
 			p.sellers = append(p.sellers, SellerID(id))
 			p.sellerN[SellerID(id)] = string(v)
+			p.sellersIn[r] = append(p.sellersIn[r], SellerID(id))
 		}),
-		scan("SELECT id, seller_id FROM items WHERE active = TRUE ORDER BY id LIMIT 1000000", func(id int64, v sql.RawBytes) {
+		scan("SELECT id, seller_id, "+region+" FROM items WHERE active = TRUE ORDER BY id LIMIT 1000000", func(id int64, v sql.RawBytes, r string) {
 			p.items = append(p.items, ItemID(id))
 			owner, _ := strconv.ParseInt(string(v), 10, 64)
 			p.byOwner[SellerID(owner)] = append(p.byOwner[SellerID(owner)], ItemID(id))
+			p.itemRegion[ItemID(id)] = r
+			p.itemsIn[r] = append(p.itemsIn[r], ItemID(id))
 		}),
 	)
 	if err != nil {
@@ -165,7 +182,7 @@ func (w *Workload) Run(ctx context.Context) (*Report, error) {
 	if total == 0 {
 		return nil, errors.New("marketplace: workload mix has no weight")
 	}
-	pop, err := discover(ctx, w.DBs[0])
+	pop, err := discover(ctx, w.DBs[0], false)
 	if err != nil {
 		return nil, err
 	}

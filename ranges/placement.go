@@ -48,16 +48,32 @@ func (p *PlacementCache) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Policy returns the policy of the rule covering the range, or the default.
+// Policy returns the policy of the innermost rule covering the range, or
+// the default. Rules nest (a table's partitions inside the table): of the
+// rules covering the range, the one starting last is the innermost, so it
+// wins.
 func (p *PlacementCache) Policy(d *replication.RangeDescriptor) *rangespb.PlacementPolicy {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	for _, r := range p.rules {
-		if bytes.Compare(r.StartKey, d.StartKey) <= 0 && bytes.Compare(d.EndKey, r.EndKey) <= 0 {
-			return withDefaults(r.Policy)
+	return withDefaults(policyFor(p.rules, d.StartKey, d.EndKey))
+}
+
+// policyFor returns the policy of the innermost of rules (sorted by start
+// key) covering [start, end), or nil.
+func policyFor(rules []*rangespb.PlacementRule, start, end []byte) *rangespb.PlacementPolicy {
+	var best *rangespb.PlacementRule
+	for _, r := range rules {
+		if bytes.Compare(r.StartKey, start) > 0 {
+			break
+		}
+		if bytes.Compare(end, r.EndKey) <= 0 && len(end) > 0 {
+			best = r // sorted by start: a later cover starts later, inside
 		}
 	}
-	return withDefaults(nil)
+	if best == nil {
+		return nil
+	}
+	return best.Policy
 }
 
 // Rules returns the cached rules.
@@ -99,6 +115,13 @@ func SetPlacement(ctx context.Context, r *Router, rule *rangespb.PlacementRule) 
 		}
 	}
 	return nil
+}
+
+// ClearPlacement removes the rule starting at start (set by SetPlacement),
+// if any: the ranges it governed fall back to the enclosing rule, or to the
+// default placement. Their splits stay.
+func ClearPlacement(ctx context.Context, r *Router, start []byte) error {
+	return r.Delete(ctx, PlacementKey(start))
 }
 
 func prefixEnd(p []byte) []byte {

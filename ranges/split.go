@@ -56,8 +56,13 @@ func (s *Splitter) Split(ctx context.Context, r *replication.Replica, key []byte
 		return nil, nil, fmt.Errorf("the meta range r%d does not split", MetaRangeID)
 	}
 	desc := r.Desc()
-	if desc == nil || !replication.ContainsKey(desc, key) || bytes.Equal(key, desc.StartKey) {
-		return nil, nil, fmt.Errorf("r%d cannot split at %s: not strictly inside %s", r.RangeID(), storage.PrettyKey(key), replication.DescribeRange(desc))
+	if desc == nil {
+		return nil, nil, fmt.Errorf("r%d cannot split at %s: not initialized", r.RangeID(), storage.PrettyKey(key))
+	}
+	if !replication.ContainsKey(desc, key) || bytes.Equal(key, desc.StartKey) {
+		// Another split got there first (splits for placement rules run
+		// concurrently): the router retries where the key is now.
+		return nil, nil, &replication.RangeKeyMismatchError{RangeID: r.RangeID(), Start: key, End: key, Desc: desc}
 	}
 	id, err := s.router.Increment(ctx, KeyRangeIDCounter, 1)
 	if err != nil {

@@ -15,14 +15,20 @@ import (
 	"github.com/meridiandb/meridian/truetime"
 )
 
-// Replica is one replica of a range on this store. Lock order: raftMu, then
-// mu. The goroutine holding raftMu (a scheduler worker, or a snapshot or
-// destroy path) is the only one touching the raft fields; everything other
-// goroutines read lives under mu.
+// Replica is one replica of a range on this store. Lock order: splitMu,
+// then raftMu, then mu. The goroutine holding raftMu (a scheduler worker,
+// or a snapshot or destroy path) is the only one touching the raft fields;
+// everything other goroutines read lives under mu.
 type Replica struct {
 	store     *Store
 	rangeID   RangeID
 	replicaID ReplicaID
+
+	// splitMu makes Split propose one split at a time: each is built from
+	// the descriptor the previous one left, so concurrent splits of a
+	// range (placement rules set in parallel) cannot both be built from
+	// the same one, the later failing to apply.
+	splitMu sync.Mutex
 
 	raftMu sync.Mutex
 	raft   struct {

@@ -253,6 +253,8 @@ func (r *Replica) runOnWorker(fn func()) {
 // Split proposes splitting the range at key into two ranges; the new right
 // range gets rightID. Refused while transactions are prepared on the range.
 func (r *Replica) Split(ctx context.Context, key []byte, rightID RangeID) (left, right *RangeDescriptor, err error) {
+	r.splitMu.Lock()
+	defer r.splitMu.Unlock()
 	lease, err := r.EnsureLease(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -262,7 +264,9 @@ func (r *Replica) Split(ctx context.Context, key []byte, rightID RangeID) (left,
 	prepared := len(r.mu.prepared)
 	r.mu.Unlock()
 	if bytes.Compare(key, cur.StartKey) <= 0 || bytes.Compare(key, cur.EndKey) >= 0 {
-		return nil, nil, fmt.Errorf("r%d: split key %s outside (%s, %s)", r.rangeID, storage.PrettyKey(key), storage.PrettyKey(cur.StartKey), storage.PrettyKey(cur.EndKey))
+		// A concurrent split moved the key out of this range: a mismatch,
+		// which the router retries on the range that holds it now.
+		return nil, nil, &RangeKeyMismatchError{RangeID: r.rangeID, Start: key, End: key, Desc: cur}
 	}
 	if prepared > 0 {
 		return nil, nil, fmt.Errorf("r%d: cannot split with %d prepared transactions; retry later", r.rangeID, prepared)

@@ -84,10 +84,13 @@ func (c sqlCluster) SplitAt(ctx context.Context, keys [][]byte) error {
 }
 
 func (c sqlCluster) SetPlacement(ctx context.Context, span txn.Span, p *msql.Placement) error {
-	pol := &rangespb.PlacementPolicy{NumReplicas: ranges.DefaultReplicas}
-	if p != nil {
-		pol = &rangespb.PlacementPolicy{NumReplicas: int32(p.Replicas()), Regions: p.Regions, LeaderRegion: p.PrimaryRegion, Name: p.Name}
+	if p == nil {
+		if err := ranges.ClearPlacement(ctx, c.n.router, span.Key); err != nil {
+			return fmt.Errorf("clearing the placement rule at %q: %w", span.Key, err)
+		}
+		return c.n.placement.Refresh(ctx)
 	}
+	pol := &rangespb.PlacementPolicy{NumReplicas: int32(p.Replicas()), Regions: p.Regions, LeaderRegion: p.PrimaryRegion, Name: p.Name}
 	if err := ranges.SetPlacement(ctx, c.n.router, &rangespb.PlacementRule{StartKey: span.Key, EndKey: span.EndKey, Policy: pol}); err != nil {
 		return err
 	}

@@ -21,8 +21,11 @@ type Cluster interface {
 	// range (SPLIT TABLE). Keys already at a range boundary are no-ops.
 	SplitAt(ctx context.Context, keys [][]byte) error
 	// SetPlacement applies a placement policy to the ranges of span (ALTER
-	// TABLE … PLACEMENT POLICY=, and changes to a policy in use). A nil
-	// policy restores the default placement.
+	// TABLE … PLACEMENT POLICY=, a partition's PLACEMENT POLICY, and
+	// changes to a policy in use). Spans nest (a table's partitions lie
+	// inside the table's span): the innermost span's policy governs its
+	// ranges. A nil policy removes span's own policy, so that the
+	// enclosing span's, or the default placement, applies.
 	SetPlacement(ctx context.Context, span txn.Span, policy *Placement) error
 }
 

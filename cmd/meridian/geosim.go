@@ -190,7 +190,7 @@ func writeGeosimList(w io.Writer) error {
 	layers := geosimLayers()
 	for _, s := range geosim.Scenarios() {
 		needs := ""
-		if s.Needs != "" && !(layers.TxnDB != nil && strings.HasPrefix(s.Needs, "transactions")) {
+		if s.Needs != "" && !(layers.TxnDB != nil && strings.HasPrefix(s.Needs, "transactions")) && !(layers.SQLDB != nil && strings.HasPrefix(s.Needs, "SQL")) {
 			needs = " (needs " + s.Needs + ")"
 		}
 		fmt.Fprintf(w, "  %-15s %s%s\n", s.Name, s.Title, needs)

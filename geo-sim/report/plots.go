@@ -252,6 +252,21 @@ type GroupedBars struct {
 	Groups        []string
 	// Values[g][c] is group g's bar in category c.
 	Values [][]float64
+	// LogY draws the values on a log scale (for latencies spanning
+	// milliseconds to seconds); values under 1 are drawn as 1.
+	LogY bool
+}
+
+// log10Ticks labels an axis of log10 values with the values themselves at
+// 1, 2 and 5 times powers of ten.
+type log10Ticks struct{}
+
+func (log10Ticks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range (ticks125{}).Ticks(math.Pow(10, lo), math.Pow(10, hi)) {
+		out = append(out, plot.Tick{Value: math.Log10(t.Value), Label: t.Label})
+	}
+	return out
 }
 
 // Save draws the chart to path.
@@ -262,9 +277,19 @@ func (gb GroupedBars) Save(path string) error {
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	p.Y.Tick.Marker = niceTicks{}
+	if gb.LogY {
+		p.Y.Tick.Marker = log10Ticks{}
+	}
 	n := max(1, len(gb.Groups))
 	width := vg.Points(math.Max(4, math.Min(20, 360/float64(n*max(1, len(gb.Categories))))))
 	for g, vals := range gb.Values {
+		if gb.LogY {
+			logs := make([]float64, len(vals))
+			for i, v := range vals {
+				logs[i] = math.Log10(math.Max(v, 1))
+			}
+			vals = logs
+		}
 		bc, err := plotter.NewBarChart(plotter.Values(vals), width)
 		if err != nil {
 			return fmt.Errorf("plotting %s: %w", gb.Groups[g], err)
@@ -278,7 +303,11 @@ func (gb GroupedBars) Save(path string) error {
 	p.NominalX(gb.Categories...)
 	p.X.Min, p.X.Max = -0.6, float64(len(gb.Categories))-0.4
 	p.Y.Min = 0
-	p.Y.Max *= 1 + 0.08*float64(len(gb.Groups))
+	if gb.LogY {
+		p.Y.Max += 0.25 * float64(len(gb.Groups)) // room for the legend, in powers of ten
+	} else {
+		p.Y.Max *= 1 + 0.08*float64(len(gb.Groups))
+	}
 	if len(gb.Categories) > 4 {
 		p.X.Tick.Label.Rotation = math.Pi / 6
 		p.X.Tick.Label.XAlign = draw.XRight

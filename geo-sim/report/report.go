@@ -78,6 +78,9 @@ func Ms(d time.Duration) string {
 	return strconv.FormatFloat(m, 'f', 0, 64)
 }
 
+// WriteCSV writes rows (the first one the header) to path.
+func WriteCSV(path string, rows [][]string) error { return writeCSV(path, rows) }
+
 func writeCSV(path string, rows [][]string) error {
 	f, err := os.Create(path)
 	if err != nil {

@@ -113,3 +113,30 @@ func TestTable(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestGroupedBarsLog draws a log-scale chart of latencies from under a
+// millisecond to seconds.
+func TestGroupedBarsLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bars.png")
+	gb := GroupedBars{Title: "t", YLabel: "ms", LogY: true, Categories: []string{"a", "b", "c"}, Groups: []string{"x", "y"},
+		Values: [][]float64{{0.5, 70, 3000}, {2, 0, 150}}}
+	if err := gb.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	ticks := log10Ticks{}.Ticks(0, 3.5)
+	var labels []string
+	for _, tk := range ticks {
+		labels = append(labels, tk.Label)
+	}
+	if got := strings.Join(labels, " "); got != "1 2 5 10 20 50 100 200 500 1000 2000" {
+		t.Errorf("log ticks %q", got)
+	}
+}

@@ -7,7 +7,12 @@
 // applying a fault schedule meanwhile, and returns a *results.Run.
 //
 // A Sim (Start … Close) may run several measured windows (Run), e.g. one
-// per ε of a sweep or per replica count, on one cluster.
+// per ε of a sweep or per replica count, on one cluster. Workloads placed
+// by SQL rather than by spans (the marketplace's regional schema, whose
+// partitions carry placement policies) are prepared first (Prepare:
+// placement and Setup), their policies set or changed through a Gateway of
+// the scenario's own, and the cluster's placement rules awaited (Settle)
+// before each window; LeaseholderOf says where a key is led.
 //
 // Clients: a client of region R uses a gateway node of R (client i of R
 // uses R's node i mod n, or another live node of R, or the nearest live

@@ -148,18 +148,12 @@ func (s *Sim) Run(ctx context.Context, spec RunSpec) (*results.Run, error) {
 			return nil, fmt.Errorf("runner: no region %q in %s", r, top.Name)
 		}
 	}
-	s.mu.Lock()
-	p, placed := s.mu.placed[w]
-	s.mu.Unlock()
-	if !placed {
-		p = s.cfg.Placement
-		if err := s.Place(ctx, w, p); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.setUp(ctx, w); err != nil {
+	if err := s.Prepare(ctx, w); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	p := s.mu.placed[w]
+	s.mu.Unlock()
 	clients, err := s.newClients(ctx, spec)
 	defer func() {
 		for _, c := range clients {
@@ -265,13 +259,43 @@ func (s *Sim) Run(ctx context.Context, spec RunSpec) (*results.Run, error) {
 	s.finish(run, spec, rec, snaps, snapErr)
 	if v, ok := w.(workload.Verifier); ok {
 		gw := newGateway(s, spec.Regions[0], top.NodesIn(spec.Regions[0])[0], DeriveSeed(s.cfg.Seed, "verify"))
-		if err := v.Verify(ctx, gw); err != nil {
+		err := v.Verify(ctx, gw)
+		gw.close()
+		if err != nil {
 			run.Notes = append(run.Notes, fmt.Sprintf("%s verification FAILED: %v", w.Name(), err))
 		} else {
 			run.Notes = append(run.Notes, w.Name()+" verification passed")
 		}
 	}
 	return run, nil
+}
+
+// Prepare places w (with Config.Placement, unless Place did already) and
+// sets it up (once), as Run does before its window. A scenario calls it
+// first to act between the setup and the window: change placement by SQL,
+// Settle.
+func (s *Sim) Prepare(ctx context.Context, w workload.Workload) error {
+	s.mu.Lock()
+	_, placed := s.mu.placed[w]
+	s.mu.Unlock()
+	if !placed {
+		if err := s.Place(ctx, w, s.cfg.Placement); err != nil {
+			return err
+		}
+	}
+	return s.setUp(ctx, w)
+}
+
+// Gateway returns a gateway of region as a client there has one (its
+// calls and SQL connections pay the region's delays), for a scenario's own
+// statements (placement DDL, checks). Close releases its connections.
+func (s *Sim) Gateway(region string) (gw workload.Gateway, closeFn func(), err error) {
+	nodes := s.Topology().NodesIn(region)
+	if len(nodes) == 0 {
+		return nil, nil, fmt.Errorf("runner: no region %q in %s", region, s.Topology().Name)
+	}
+	g := newGateway(s, region, nodes[0], DeriveSeed(s.cfg.Seed, "gateway", region))
+	return g, g.close, nil
 }
 
 // drive runs one client until end.
@@ -320,9 +344,11 @@ func (s *Sim) setUp(ctx context.Context, w workload.Workload) error {
 	}
 	top := s.Topology()
 	region := top.RegionNames()[0]
+	gw := newGateway(s, region, top.NodesIn(region)[0], DeriveSeed(s.cfg.Seed, "setup", w.Name()))
+	defer gw.close()
 	env := workload.SetupEnv{
 		Regions: top.RegionNames(),
-		Gateway: newGateway(s, region, top.NodesIn(region)[0], DeriveSeed(s.cfg.Seed, "setup", w.Name())),
+		Gateway: gw,
 		Rand:    rand.New(rand.NewPCG(DeriveSeed(s.cfg.Seed, "setup-rand", w.Name()), 1)),
 	}
 	if err := w.Setup(ctx, env); err != nil {

@@ -283,6 +283,22 @@ func (s *Sim) Leaseholder(ctx context.Context) (int, error) {
 	return 0, fmt.Errorf("no leaseholder known for %q", key)
 }
 
+// LeaseholderOf returns the node holding the lease of the range that
+// holds key, and its region (reading key first, so that an idle range
+// takes its lease back).
+func (s *Sim) LeaseholderOf(ctx context.Context, key []byte) (node int, region string, err error) {
+	s.touch(ctx, [][]byte{key})
+	infos, err := s.rangeInfos(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	lh, _, err := placementOf(infos, key)
+	if err != nil {
+		return 0, "", err
+	}
+	return lh, s.Topology().Node(lh).Region, nil
+}
+
 // restore undoes faults: heals the network, restarts stopped nodes and sets
 // clocks back to their models (keeping the current claimed ε).
 func (s *Sim) restore(ctx context.Context) error {
@@ -344,6 +360,75 @@ func (s *Sim) Place(ctx context.Context, w workload.Workload, p Placement) error
 		s.mu.focus = spans[0].Key
 	}
 	s.mu.Unlock()
+	var keys [][]byte
+	for _, sp := range spans {
+		keys = append(keys, sp.Key)
+	}
+	return s.waitSettled(ctx, fmt.Sprintf("placement %s of %s", p, w.Name()), keys, func(infos []*rangespb.RangeInfo) (string, string, error) {
+		var shape strings.Builder // where the workload's ranges are now
+		for _, wt := range wants {
+			for _, r := range infos {
+				if !overlaps(r.Desc, wt.span.Span) {
+					continue
+				}
+				if why := s.unsettled(r, wt.replicas, wt.leader, wt.regions); why != "" {
+					return "", why, nil
+				}
+				fmt.Fprintf(&shape, "r%d@n%d/%d ", r.Desc.RangeId, r.LeaseholderNode, len(r.Desc.Replicas))
+			}
+		}
+		return shape.String(), "", nil
+	})
+}
+
+// Settle waits until every range that a placement rule governs — the
+// runner's (Place) or the SQL layer's (a table's or a partition's
+// placement policy) — matches the rule's policy (voter count, a voter in
+// each of its regions, the lease in its leader region), and has stayed so
+// with the same leaseholders for Config.StableFor (or, while leases still
+// move, five times as long). After Config.SettleTimeout it returns an
+// error naming a range that does not match.
+func (s *Sim) Settle(ctx context.Context) error {
+	n, _ := s.anyNode(1)
+	if n == nil {
+		return errors.New("no node is running")
+	}
+	rules := ranges.NewPlacementCache(n.Router())
+	var touch [][]byte // ranges seen without a leaseholder
+	return s.waitSettled(ctx, "the cluster's placement rules", nil, func(infos []*rangespb.RangeInfo) (string, string, error) {
+		for _, k := range touch {
+			s.touch(ctx, [][]byte{k})
+		}
+		touch = touch[:0]
+		if err := rules.Refresh(ctx); err != nil {
+			return "", "", err
+		}
+		var shape strings.Builder
+		why := ""
+		for _, r := range infos {
+			pol := rules.Policy(r.Desc)
+			if pol.LeaderRegion == "" && len(pol.Regions) == 0 {
+				continue // the default placement: nothing to wait for
+			}
+			if r.LeaseholderNode == 0 && bytes.Compare(r.Desc.StartKey, ranges.DataMin) >= 0 {
+				touch = append(touch, r.Desc.StartKey)
+			}
+			if w := s.unsettled(r, int(pol.NumReplicas), pol.LeaderRegion, pol.Regions); w != "" {
+				if why == "" {
+					why = fmt.Sprintf("%s (policy %s)", w, pol.Name)
+				}
+				continue
+			}
+			fmt.Fprintf(&shape, "r%d@n%d/%d ", r.Desc.RangeId, r.LeaseholderNode, len(r.Desc.Replicas))
+		}
+		return shape.String(), why, nil
+	})
+}
+
+// waitSettled polls check (given every range) until it reports no reason
+// to wait and the same shape for StableFor (see Settle), touching keys on
+// each round so that idle ranges take their leases.
+func (s *Sim) waitSettled(ctx context.Context, what string, keys [][]byte, check func([]*rangespb.RangeInfo) (shape, why string, err error)) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SettleTimeout)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -351,26 +436,15 @@ func (s *Sim) Place(ctx context.Context, w workload.Workload, p Placement) error
 	var why, last string
 	stableSince, settledSince := time.Duration(-1), time.Duration(-1)
 	for {
-		s.touch(ctx, spans)
+		s.touch(ctx, keys)
 		infos, err := s.rangeInfos(ctx)
 		why = ""
+		shape := ""
+		if err == nil {
+			shape, why, err = check(infos)
+		}
 		if err != nil {
 			why = err.Error()
-		}
-		var shape strings.Builder // where the workload's ranges are now
-		for _, wt := range wants {
-			if why != "" {
-				break
-			}
-			for _, r := range infos {
-				if !overlaps(r.Desc, wt.span.Span) {
-					continue
-				}
-				if why = s.unsettled(r, wt.replicas, wt.leader, wt.regions); why != "" {
-					break
-				}
-				fmt.Fprintf(&shape, "r%d@n%d/%d ", r.Desc.RangeId, r.LeaseholderNode, len(r.Desc.Replicas))
-			}
 		}
 		// Settled, and unchanged for StableFor: the allocator is done
 		// (leases also move for balance, which would change the bounds).
@@ -383,12 +457,12 @@ func (s *Sim) Place(ctx context.Context, w workload.Workload, p Placement) error
 		} else if settledSince < 0 {
 			settledSince = now
 		}
-		if why != "" || shape.String() != last {
+		if why != "" || shape != last {
 			stableSince = -1
 		} else if stableSince < 0 {
 			stableSince = now
 		}
-		last = shape.String()
+		last = shape
 		if why == "" && (now-stableSince >= s.cfg.StableFor && stableSince >= 0 || now-settledSince >= 5*s.cfg.StableFor) {
 			return nil
 		}
@@ -398,26 +472,26 @@ func (s *Sim) Place(ctx context.Context, w workload.Workload, p Placement) error
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			return fmt.Errorf("placement %s of %s not carried out within %s: %s", p, w.Name(), s.cfg.SettleTimeout, why)
+			return fmt.Errorf("%s not carried out within %s: %s", what, s.cfg.SettleTimeout, why)
 		}
 	}
 }
 
-// touch reads the first key of every span, so that idle ranges (whose
-// leases lapse) take their leases again and show where they are.
-func (s *Sim) touch(ctx context.Context, spans []workload.HomeSpan) {
+// touch reads every key, so that idle ranges (whose leases lapse) take
+// their leases again and show where they are.
+func (s *Sim) touch(ctx context.Context, keys [][]byte) {
 	n, _ := s.anyNode(1)
-	if n == nil {
+	if n == nil || len(keys) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, sp := range spans {
+	for _, k := range keys {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, _ = n.Router().Get(ctx, sp.Key)
+			_, _, _ = n.Router().Get(ctx, k)
 		}()
 	}
 	wg.Wait()

@@ -2,13 +2,17 @@
 // Workload, Client and Gateway interfaces — and the workloads themselves:
 // kv (plain key-value operations through the router, and optionally
 // one-key transactions), bank (transfers and audits over txn.DB) and
-// marketplace (the marketplace package's operations over *sql.DB).
+// marketplace (the marketplace package's operations over *sql.DB; with
+// MarketplaceOptions.Regional its regional schema, rows homed per region
+// by placement policies, each client a buyer and seller of its region;
+// with BrowseStaleness its browsing reads stale).
 //
 // The contract between a workload and the runner:
 //   - The runner asks Spans for the key spans the workload uses and applies
 //     the run's placement to each (with "near" placement, a span's leader
 //     region is its Home).
-//   - Setup runs once per cluster before any client; NewClient makes each
+//   - Setup runs once per cluster before any client (workloads sharing
+//     data, such as Marketplace.WithBrowseStaleness's, set it up once); NewClient makes each
 //     client, which the runner drives from one goroutine: it times every
 //     Step, so a Step must perform exactly one operation and name it (also
 //     when it fails).

@@ -194,7 +194,7 @@ type Options struct {
 var factories = map[string]Factory{
 	"kv":          func(o Options) (Workload, error) { return NewKV(o.KV) },
 	"bank":        func(o Options) (Workload, error) { return NewBank(o.Bank) },
-	"marketplace": func(Options) (Workload, error) { return NewMarketplace(), nil },
+	"marketplace": func(Options) (Workload, error) { return NewMarketplace(MarketplaceOptions{}), nil },
 }
 
 // Names lists the workloads New knows.

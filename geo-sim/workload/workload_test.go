@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/meridiandb/meridian/checker"
 	"github.com/meridiandb/meridian/checker/history"
@@ -190,5 +191,34 @@ func TestRegistersHistory(t *testing.T) {
 		if res.Valid == lie {
 			t.Errorf("lie=%v: checker says valid=%v (%v)\n%s", lie, res.Valid, res.Counts, buf.String())
 		}
+	}
+}
+
+// TestMarketplaceOps: refused purchases are their own operation, and
+// stale browsing reads are nearest-replica reads.
+func TestMarketplaceOps(t *testing.T) {
+	kinds := func(w *Marketplace) map[string]bounds.Kind {
+		out := map[string]bounds.Kind{}
+		for _, o := range w.Ops() {
+			out[o.Name] = o.Kind
+		}
+		return out
+	}
+	strong := NewMarketplace(MarketplaceOptions{})
+	stale := strong.WithBrowseStaleness(time.Second)
+	if stale.data != strong.data {
+		t.Error("WithBrowseStaleness does not share the data (it would be set up twice)")
+	}
+	ks, kst := kinds(strong), kinds(stale)
+	if _, ok := ks[OpPurchaseRejected]; !ok {
+		t.Errorf("ops %v lack %s", ks, OpPurchaseRejected)
+	}
+	for _, op := range MarketplaceBrowsing {
+		if ks[op] != bounds.ReadOnly || kst[op] != bounds.NearestRead {
+			t.Errorf("%s: kinds %v (strong) and %v (stale)", op, ks[op], kst[op])
+		}
+	}
+	if ks["purchase"] != bounds.Commit2PC || kst["purchase"] != bounds.Commit2PC || kst["view_cart"] != bounds.ReadOnly {
+		t.Errorf("purchase %v/%v, view_cart %v", ks["purchase"], kst["purchase"], kst["view_cart"])
 	}
 }

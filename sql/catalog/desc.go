@@ -98,6 +98,9 @@ type Table struct {
 	NextColumnID uint32   `json:"next_column_id"`
 	NextIndexID  uint32   `json:"next_index_id"`
 	Placement    string   `json:"placement,omitempty"`
+	// Partitioning is the table's PARTITION BY LIST COLUMNS clause (nil:
+	// not partitioned); see partition.go.
+	Partitioning *Partitioning `json:"partitioning,omitempty"`
 	// Version counts changes to this table's descriptor.
 	Version uint64 `json:"version"`
 }

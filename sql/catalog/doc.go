@@ -1,5 +1,6 @@
 // Package catalog owns the SQL catalog: descriptors of databases, tables
-// (columns, primary and secondary indexes), placement policies, and users,
+// (columns, primary and secondary indexes, LIST partitions and their key
+// spans: partition.go), placement policies, and users,
 // stored as rows of system tables with reserved IDs inside the SQL keyspace
 // (see desc.go), read and written through txn.Txn like any other data.
 //

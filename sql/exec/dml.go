@@ -27,7 +27,8 @@ func (e *DataError) Error() string { return fmt.Sprintf("%v for column '%s'", e.
 // Unwrap returns the coercion error (types.ErrOutOfRange, …).
 func (e *DataError) Unwrap() error { return e.Err }
 
-// finishRow coerces a full row to the table's types and checks NOT NULL.
+// finishRow coerces a full row to the table's types, checks NOT NULL and,
+// for a partitioned table, that some partition holds the row.
 func finishRow(t *catalog.Table, row []types.Value) error {
 	for i := range row {
 		c := &t.Columns[i]
@@ -40,7 +41,7 @@ func finishRow(t *catalog.Table, row []types.Value) error {
 		}
 		row[i] = v
 	}
-	return nil
+	return t.CheckPartition(row)
 }
 
 // know tells a statement journal the current value of a key the

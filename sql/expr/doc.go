@@ -1,7 +1,10 @@
 // Package expr owns compiled scalar expressions: column and outer-row
 // references, parameters, operators with MySQL's NULL and type rules,
-// built-in functions, and subqueries (run through a SubqueryRunner that
-// sql/exec provides). sql/plan compiles parser ASTs into these.
+// built-in functions (date arithmetic, DATE_ADD / DATE_SUB and ± INTERVAL,
+// in funcs_time.go, which bounded-staleness reads use: AS OF TIMESTAMP
+// NOW(6) - INTERVAL 1 SECOND), and subqueries (run through a
+// SubqueryRunner that sql/exec provides). sql/plan compiles parser ASTs
+// into these.
 //
 // # Invariants
 //

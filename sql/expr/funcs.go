@@ -241,8 +241,17 @@ func init() {
 			}
 			return m, nil
 		}},
-		"now": {0, 1, false, func(env *Env, _ []types.Value) (types.Value, error) {
-			return types.Value{K: types.KTime, I: int64(env.Now) / 1000 / 1e6 * 1e6}, nil
+		"now": {0, 1, false, func(env *Env, a []types.Value) (types.Value, error) {
+			// NOW(fsp) keeps fsp (0–6) fractional digits; NOW() none.
+			unit := int64(1e6)
+			if len(a) == 1 {
+				fsp := toInt(a[0])
+				if fsp < 0 || fsp > 6 {
+					return types.Null, fmt.Errorf("Too-big precision %d specified for 'now'. Maximum is 6", fsp)
+				}
+				unit = types.Pow10(uint8(6 - fsp))
+			}
+			return types.Value{K: types.KTime, I: int64(env.Now) / 1000 / unit * unit}, nil
 		}},
 		"curdate": {0, 0, false, func(env *Env, _ []types.Value) (types.Value, error) {
 			return types.NewTime(env.Now.GoTime(), types.TimeDate), nil

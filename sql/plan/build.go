@@ -483,7 +483,7 @@ func exprType(e expr.Expr, in []Column) types.T {
 		return types.T{Name: types.TBigInt}
 	case *expr.Func:
 		switch e.Name {
-		case "now", "current_timestamp", "sysdate":
+		case "now", "current_timestamp", "sysdate", "date_add", "date_sub", "adddate", "subdate":
 			return types.T{Name: types.TDatetime}
 		case "length", "char_length", "unix_timestamp", "connection_id", "last_insert_id", "year", "month", "day":
 			return types.T{Name: types.TBigInt}

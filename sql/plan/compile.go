@@ -361,8 +361,20 @@ func (b *Builder) compileFunc(s *scope, n *ast.FuncCallExpr) (expr.Expr, error) 
 	name := n.FnName.L
 	var args []expr.Expr
 	for _, a := range n.Args {
-		switch a.(type) {
-		case *ast.TrimDirectionExpr, *ast.TimeUnitExpr, *ast.GetFormatSelectorExpr:
+		switch a := a.(type) {
+		case *ast.TimeUnitExpr:
+			// DATE_ADD / DATE_SUB (and ± INTERVAL) take the unit as a
+			// string argument.
+			switch name {
+			case "date_add", "date_sub", "adddate", "subdate":
+				unit := strings.ToUpper(a.Unit.String())
+				if !expr.IsIntervalUnit(unit) {
+					return nil, &UnsupportedError{What: "INTERVAL unit " + unit}
+				}
+				args = append(args, &expr.Const{V: types.NewString(unit)})
+			}
+			continue
+		case *ast.TrimDirectionExpr, *ast.GetFormatSelectorExpr:
 			continue
 		}
 		e, err := b.compile(s, a)

@@ -144,10 +144,8 @@ func (s *Session) ddl(ctx context.Context, st ast.StmtNode) (*Result, error) {
 				}
 				return &DDLError{8239, fmt.Sprintf("Unknown placement policy '%s'", st.PolicyName.O)}
 			}
-			for _, t := range snap.Tables {
-				if strings.EqualFold(t.Placement, p.Name) {
-					return &DDLError{8241, fmt.Sprintf("Placement policy '%s' is still in use", p.Name)}
-				}
+			if user := policyUser(snap, p.Name); user != "" {
+				return &DDLError{8241, fmt.Sprintf("Placement policy '%s' is still in use (by %s)", p.Name, user)}
 			}
 			return w.Delete(ctx, p.ID)
 		})
@@ -373,10 +371,20 @@ func (s *Session) createTable(ctx context.Context, st *ast.CreateTableStmt) erro
 				t.Placement = o.StrValue
 			}
 		}
+		if st.Partition != nil {
+			p, err := s.partitioning(snap, t, st.Partition)
+			if err != nil {
+				return err
+			}
+			t.Partitioning = p
+		}
 		if err := w.PutTable(ctx, t); err != nil {
 			return err
 		}
-		return s.applyPlacement(ctx, snap, t)
+		if err := s.applyPlacement(ctx, snap, t); err != nil {
+			return err
+		}
+		return s.placePartitions(ctx, t, partitionPlacement{policies: snap.Policies})
 	})
 }
 
@@ -415,6 +423,8 @@ func (s *Session) alterTable(ctx context.Context, st *ast.AlterTableStmt) error 
 			err = s.dropColumn(ctx, st.Table, spec.OldColumnName.Name.O, spec.IfExists)
 		case ast.AlterTableOption:
 			err = s.alterOptions(ctx, st.Table, spec.Options)
+		case ast.AlterTablePartitionOptions:
+			err = s.alterPartitions(ctx, st.Table, spec.PartitionNames, spec.Options)
 		default:
 			err = &plan.UnsupportedError{What: "this ALTER TABLE clause"}
 		}
@@ -614,6 +624,12 @@ func (s *Session) addIndex(ctx context.Context, tn *ast.TableName, name string, 
 		return w.PutTable(ctx, t)
 	})
 	if err != nil || skip {
+		return err
+	}
+	// A partitioned table's new index that the partitioning column leads
+	// is homed with the partitions before it gets entries.
+	if err := s.placePartitionsOf(ctx, tableID); err != nil {
+		_ = s.removeIndex(ctx, tableID, indexID)
 		return err
 	}
 	if err := s.setIndexState(ctx, tableID, indexID, catalog.IndexWriteOnly); err != nil {

@@ -7,6 +7,16 @@
 // information_schema. Engine holds what sessions of one node share (catalog
 // cache, auto-increment allocator).
 //
+// Placement DDL (placement.go, partition.go): placement policies; a table's
+// PLACEMENT POLICY; and TiDB's partition-level placement, CREATE TABLE …
+// PARTITION BY LIST COLUMNS (col) (PARTITION p VALUES IN (…) PLACEMENT
+// POLICY = pol, …) and ALTER TABLE t PARTITION p PLACEMENT POLICY = pol |
+// DEFAULT, implemented where col leads the primary key: each partition is
+// a set of key spans (catalog.Table.PartitionSpans) whose placement rules
+// sql.Cluster.SetPlacement sets inside the table's, so that the cluster's
+// allocator homes the partition's rows. Changing a policy re-applies it to
+// the tables and partitions using it.
+//
 // # Invariants
 //
 //   - An autocommit statement runs in its own transaction (read-only for
@@ -25,6 +35,9 @@
 //   - Each statement has its own context, cancelled by KILL QUERY (error
 //     1317) or when the client closes the connection; SHOW LATENCY
 //     reports the last statement's ledger (reset per statement).
+//   - A partitioned table's rows are each in a partition: writes of a
+//     partitioning value no partition lists fail (MySQL 1526), which
+//     keeps every partition's rows inside its spans.
 //   - @@last_commit_ts is the timestamp of the session's last transaction:
 //     the commit timestamp of a read-write one, the read timestamp of a
 //     read-only or stale one (each is the transaction's place in the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/meridiandb/meridian/sql/catalog"
 	"github.com/meridiandb/meridian/sql/exec"
 	"github.com/meridiandb/meridian/sql/expr"
 	"github.com/meridiandb/meridian/sql/plan"
@@ -20,7 +21,7 @@ type MySQLError struct {
 
 // ToMySQL maps an error to a MySQL error code, SQLSTATE and message:
 // 1064 syntax, 1146 no table, 1054 unknown column, 1062 duplicate key,
-// 1213/40001 retryable conflict, 1205 lock wait timeout, 1049 unknown
+// 1213/40001 retryable conflict, 1526 no partition for a value, 1205 lock wait timeout, 1049 unknown
 // database, …, 1105 otherwise.
 func ToMySQL(err error) MySQLError {
 	e := func(code uint16, state string) MySQLError {
@@ -44,6 +45,7 @@ func ToMySQL(err error) MySQLError {
 		unkFunc   *expr.UnknownFuncError
 		retry     *txn.RetryableError
 		thread    *UnknownThreadError
+		noPart    *catalog.NoPartitionError
 	)
 	switch {
 	case errors.Is(err, ErrQueryInterrupted):
@@ -73,6 +75,8 @@ func ToMySQL(err error) MySQLError {
 		return e(1136, "21S01")
 	case errors.As(err, &dup):
 		return e(1062, "23000")
+	case errors.As(err, &noPart):
+		return e(1526, "HY000")
 	case errors.As(err, &notNull):
 		return e(1048, "23000")
 	case errors.As(err, &dataErr):

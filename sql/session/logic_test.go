@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
+	"github.com/meridiandb/meridian/sql/rowcodec"
 	"github.com/meridiandb/meridian/sql/session"
 	"github.com/meridiandb/meridian/sql/sqltest"
 	"github.com/meridiandb/meridian/sql/types"
@@ -23,14 +24,22 @@ func newEngine(t testing.TB) (*session.Engine, *truetime.ManualClock) {
 }
 
 func newEngineWithKnobs(t testing.TB, knobs session.TestingKnobs) (*session.Engine, *truetime.ManualClock) {
+	e, clock, _ := newEngineCluster(t, knobs)
+	return e, clock
+}
+
+// newEngineCluster is newEngineWithKnobs, also returning the one-node
+// cluster, which records the placements the SQL layer applies.
+func newEngineCluster(t testing.TB, knobs session.TestingKnobs) (*session.Engine, *truetime.ManualClock, *sqltest.SingleNode) {
 	t.Helper()
 	clock := truetime.NewManual(truetime.Timestamp(1_700_000_000_000_000_000), time.Millisecond)
 	db := sqltest.NewMemDB(sqltest.MemDBOptions{Clock: clock, NoCommitWait: true, LockTimeout: time.Second})
-	e := session.NewEngine(session.EngineOptions{DB: db, Cluster: sqltest.NewSingleNode(clock), Knobs: knobs})
+	cluster := sqltest.NewSingleNode(clock)
+	e := session.NewEngine(session.EngineOptions{DB: db, Cluster: cluster, Knobs: knobs})
 	if err := e.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return e, clock
+	return e, clock, cluster
 }
 
 var (
@@ -76,10 +85,11 @@ func formatResult(res *session.Result, err error) string {
 //	             first a line with the columns' types)
 //	session NAME switch to (creating) another session
 //	advance D    move the clock forward by duration D
+//	placements   print the placement rules the cluster was given
 //	clock        print the clock's current latest time as an integer
 func TestLogic(t *testing.T) {
 	datadriven.Walk(t, "testdata/logic", func(t *testing.T, path string) {
-		e, clock := newEngine(t)
+		e, clock, cluster := newEngineCluster(t, session.TestingKnobs{})
 		ctx := context.Background()
 		sessions := map[string]*session.Session{"default": e.NewSession("root")}
 		cur := sessions["default"]
@@ -92,6 +102,15 @@ func TestLogic(t *testing.T) {
 				}
 				cur = sessions[name]
 				return ""
+			case "placements":
+				// The placement rules applied so far: span, policy.
+				var sb strings.Builder
+				for _, r := range cluster.Placements() {
+					p := r.Policy
+					fmt.Fprintf(&sb, "[%s, %s) %s leader=%s regions=%s replicas=%d\n", rowcodec.PrettyKey(r.Span.Key), rowcodec.PrettyKey(r.Span.EndKey),
+						p.Name, p.PrimaryRegion, strings.Join(p.Regions, ","), p.Replicas())
+				}
+				return sb.String()
 			case "advance":
 				dur, err := time.ParseDuration(d.CmdArgs[0].Key)
 				if err != nil {

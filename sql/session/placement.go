@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -61,11 +62,21 @@ func (s *Session) putPolicy(ctx context.Context, name string, opts []*ast.Placem
 		if err := w.PutPolicy(ctx, &pol); err != nil {
 			return err
 		}
-		// Re-apply to the tables using it.
+		// Re-apply to the tables and partitions using it.
 		for _, t := range snap.Tables {
 			if strings.EqualFold(t.Placement, name) {
 				pp := pol.Placement
 				if err := s.e.opts.Cluster.SetPlacement(ctx, t.Span(), &pp); err != nil {
+					return err
+				}
+			}
+			if t.Partitioning != nil {
+				policies := maps.Clone(snap.Policies)
+				if policies == nil {
+					policies = map[string]*catalog.Policy{}
+				}
+				policies[strings.ToLower(name)] = &pol
+				if err := s.placePartitions(ctx, t, partitionPlacement{policies: policies, only: name}); err != nil {
 					return err
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -252,15 +253,27 @@ func (s *Session) show(ctx context.Context, st *ast.ShowStmt) (*Result, error) {
 		return s.showRegions(ctx, snap, st)
 	case ast.ShowPlacement, ast.ShowPlacementForTable:
 		res := &Result{Columns: strCols("Target", "Placement")}
+		var policies, targets [][]types.Value
 		for _, p := range snap.Policies {
-			res.Rows = append(res.Rows, strRow("POLICY "+p.Name, policySQL(p)))
+			policies = append(policies, strRow("POLICY "+p.Name, policySQL(p)))
 		}
 		for _, t := range snap.Tables {
+			d := snap.DatabaseByID(t.DBID)
 			if t.Placement != "" {
-				d := snap.DatabaseByID(t.DBID)
-				res.Rows = append(res.Rows, strRow("TABLE "+d.Name+"."+t.Name, "PLACEMENT POLICY="+t.Placement))
+				targets = append(targets, strRow("TABLE "+d.Name+"."+t.Name, "PLACEMENT POLICY="+t.Placement))
+			}
+			if t.Partitioning != nil {
+				for _, p := range t.Partitioning.Partitions {
+					if p.Placement != "" {
+						targets = append(targets, strRow("TABLE "+d.Name+"."+t.Name+" PARTITION "+p.Name, "PLACEMENT POLICY="+p.Placement))
+					}
+				}
 			}
 		}
+		byTarget := func(a, b []types.Value) int { return strings.Compare(a[0].S, b[0].S) }
+		slices.SortFunc(policies, byTarget)
+		slices.SortFunc(targets, byTarget)
+		res.Rows = append(policies, targets...)
 		return res, nil
 	case ast.ShowCreatePlacementPolicy:
 		return nil, &plan.UnsupportedError{What: "SHOW CREATE PLACEMENT POLICY"}
@@ -342,6 +355,7 @@ func ShowCreateTable(t *catalog.Table) string {
 	if t.Placement != "" {
 		sb.WriteString(" /*T![placement] PLACEMENT POLICY=`" + t.Placement + "` */")
 	}
+	sb.WriteString(partitionSQL(t))
 	return sb.String()
 }
 

@@ -20,9 +20,15 @@ type SingleNode struct {
 
 	mu struct {
 		sync.Mutex
-		splits     [][]byte // sorted range boundaries
-		placements map[string]*sql.Placement
+		splits     [][]byte                   // sorted range boundaries
+		placements map[string]PlacementRecord // by start key
 	}
+}
+
+// PlacementRecord is a placement applied to a span.
+type PlacementRecord struct {
+	Span   txn.Span
+	Policy sql.Placement
 }
 
 var _ sql.Cluster = (*SingleNode)(nil)
@@ -70,19 +76,42 @@ func (c *SingleNode) SplitAt(ctx context.Context, keys [][]byte) error {
 	return nil
 }
 
+// SetPlacement records p for span (a nil p removes span's record), as the
+// cluster keeps one rule per start key.
 func (c *SingleNode) SetPlacement(ctx context.Context, span txn.Span, p *sql.Placement) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mu.placements == nil {
-		c.mu.placements = map[string]*sql.Placement{}
+		c.mu.placements = map[string]PlacementRecord{}
 	}
-	c.mu.placements[string(span.Key)] = p
+	if p == nil {
+		delete(c.mu.placements, string(span.Key))
+		return nil
+	}
+	c.mu.placements[string(span.Key)] = PlacementRecord{Span: txn.Span{Key: bytes.Clone(span.Key), EndKey: bytes.Clone(span.EndKey)}, Policy: *p}
 	return nil
 }
 
-// Placement returns the policy last applied to the span starting at key.
+// Placement returns the policy last applied to the span starting at key
+// (nil if none, or if it was removed).
 func (c *SingleNode) Placement(key []byte) *sql.Placement {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.mu.placements[string(key)]
+	r, ok := c.mu.placements[string(key)]
+	if !ok {
+		return nil
+	}
+	return &r.Policy
+}
+
+// Placements returns every recorded placement, by start key.
+func (c *SingleNode) Placements() []PlacementRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]PlacementRecord, 0, len(c.mu.placements))
+	for _, r := range c.mu.placements {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b PlacementRecord) int { return bytes.Compare(a.Span.Key, b.Span.Key) })
+	return out
 }
