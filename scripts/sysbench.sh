@@ -7,9 +7,10 @@
 # Usage: scripts/sysbench.sh [flags] [HOST:PORT[,HOST:PORT…]]
 #
 # Without an address it builds cmd/meridian and starts
-# `meridian demo --no-shell --empty --nodes 3` (three nodes in one process)
-# on 127.0.0.1, spreads the clients over the three nodes' SQL ports, and
-# stops it at the end.
+# `meridian demo --no-shell --empty --nodes 3` (three nodes in one process,
+# in-memory stores) on 127.0.0.1, or with --processes three `meridian start`
+# processes with on-disk, fsynced stores (then `meridian init`), spreads the
+# clients over the three nodes' SQL ports, and stops them at the end.
 #
 # For each workload (oltp_point_select, oltp_read_only, oltp_read_write,
 # oltp_write_only, oltp_insert) and each prepared-statement mode (auto,
@@ -28,7 +29,9 @@
 #                   127.0.0.1 (mariadb-server is installed with apt-get if
 #                   missing) and print the ratios Meridian / MariaDB
 #   --mariadb-port P  its port (default 33306)
-#   --nodes N       nodes of the demo cluster it starts (default 3)
+#   --nodes N       nodes of the cluster it starts (default 3)
+#   --processes     start one `meridian start` process per node, stores on
+#                   disk under --out, instead of the in-memory demo
 #   --out DIR       where to keep the logs (default a temporary directory)
 #   --binary PATH   a meridian binary to run the demo with (default: build it)
 #
@@ -39,7 +42,7 @@ set -euo pipefail
 time_s=60 threads=16 tables=4 table_size=10000 dbname=test
 workloads=oltp_point_select,oltp_read_only,oltp_read_write,oltp_write_only,oltp_insert
 ps_modes=auto,disable
-with_mariadb=0 mariadb_port=33306 nodes=3 out="" addrs="" binary=""
+with_mariadb=0 mariadb_port=33306 nodes=3 out="" addrs="" binary="" processes=0
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -66,7 +69,8 @@ while [ $# -gt 0 ]; do
 	--out=*) out=${1#*=} ;;
 	--binary) binary=$2; shift ;;
 	--binary=*) binary=${1#*=} ;;
-	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--processes) processes=1 ;;
+	-h | --help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "sysbench.sh: unknown flag $1" >&2; exit 2 ;;
 	*) addrs=$1 ;;
 	esac
@@ -112,12 +116,34 @@ wait_port() {
 	return 1
 }
 
+if [ -z "$addrs" ] && [ -z "$binary" ]; then
+	echo "building meridian …"
+	(cd "$root" && go build -o "$out/meridian" ./cmd/meridian)
+	binary=$out/meridian
+fi
+if [ -z "$addrs" ] && [ "$processes" = 1 ]; then
+	base=$((20000 + RANDOM % 20000))
+	join="" sqls=""
+	for ((i = 1; i <= nodes; i++)); do join+="${join:+,}127.0.0.1:$((base + i))"; done
+	for ((i = 1; i <= nodes; i++)); do
+		rm -rf "$out/n$i"
+		"$binary" start --store "$out/n$i" --listen-addr "127.0.0.1:$((base + i))" --sql-addr "127.0.0.1:$((base + 50 + i))" \
+			--join "$join" >"$out/n$i.log" 2>&1 &
+		pids+=($!)
+		sqls+="${sqls:+,}127.0.0.1:$((base + 50 + i))"
+	done
+	for ((i = 0; i < 600; i++)); do
+		"$binary" init --host "127.0.0.1:$((base + 1))" >"$out/init.out" 2>&1 && break
+		grep -qi "already initialized" "$out/init.out" && break
+		sleep 0.1
+	done
+	for ((i = 1; i <= nodes; i++)); do
+		wait_port 127.0.0.1 $((base + 50 + i)) 60 || { echo "sysbench.sh: node $i serves no SQL" >&2; tail "$out/n$i.log" >&2; exit 1; }
+	done
+	addrs=$sqls
+	echo "meridian start ×$nodes (stores on disk in $out): $addrs"
+fi
 if [ -z "$addrs" ]; then
-	if [ -z "$binary" ]; then
-		echo "building meridian …"
-		(cd "$root" && go build -o "$out/meridian" ./cmd/meridian)
-		binary=$out/meridian
-	fi
 	"$binary" demo --no-shell --empty --nodes "$nodes" >"$out/demo.out" 2>"$out/demo.err" &
 	pids+=($!)
 	for ((i = 0; i < 600; i++)); do

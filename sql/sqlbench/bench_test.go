@@ -159,8 +159,11 @@ func (bn *bench) run(b *testing.B, op func(ctx context.Context, conn *sql.Conn, 
 
 // checkLocks reports locks still held once every transaction has ended
 // (the connections are closed): they belong to no live transaction.
-func (bn *bench) checkLocks(b *testing.B) {
-	deadline := time.Now().Add(5 * time.Second)
+func (bn *bench) checkLocks(tb testing.TB) {
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		var left []string
 		for _, n := range bn.c.Nodes {
@@ -171,11 +174,12 @@ func (bn *bench) checkLocks(b *testing.B) {
 		if len(left) == 0 {
 			return
 		}
-		if time.Now().After(deadline) {
-			b.Errorf("locks left after every transaction ended:\n%s", strings.Join(left, "\n"))
+		select {
+		case <-deadline.C:
+			tb.Errorf("locks left after every transaction ended:\n%s", strings.Join(left, "\n"))
 			return
+		case <-tick.C:
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -2,7 +2,6 @@ package sqlbench
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -50,30 +49,10 @@ func TestSysbench(t *testing.T) {
 		}
 		run("prepare", append(ps, "--threads=4")...)
 		run("run", append(ps, "--threads=16", "--time=20", "--report-interval=5")...)
-		bn.checkLocksT(t)
+		bn.checkLocks(t)
 		if i < len(modes)-1 {
 			run("cleanup")
 		}
 	}
 	run("cleanup")
-}
-
-func (bn *bench) checkLocksT(t *testing.T) {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var left []string
-		for _, n := range bn.c.Nodes {
-			if d := n.TxnParticipant().Locks().Describe(); d != "" {
-				left = append(left, fmt.Sprintf("n%d:\n%s", n.NodeID(), d))
-			}
-		}
-		if len(left) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("locks left after every transaction ended:\n%s", strings.Join(left, "\n"))
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
