@@ -8,6 +8,7 @@ import (
 
 	"github.com/meridiandb/meridian/kv/kvpb"
 	"github.com/meridiandb/meridian/replication"
+	"github.com/meridiandb/meridian/storage"
 	"github.com/meridiandb/meridian/truetime"
 )
 
@@ -69,6 +70,9 @@ func (r *Router) Scan(ctx context.Context, start, end []byte, maxRows int, o Sen
 			if err != nil {
 				return nil, err
 			}
+			if err := progressed(start, next); err != nil {
+				return nil, err
+			}
 			out = append(out, rows...)
 			start = next
 		}
@@ -91,6 +95,9 @@ func (r *Router) Scan(ctx context.Context, start, end []byte, maxRows int, o Sen
 			defer func() { <-sem }()
 			for bytes.Compare(s, e) < 0 {
 				rows, next, err := r.scanRange(ctx, s, e, 0, o)
+				if err == nil {
+					err = progressed(s, next)
+				}
 				if err != nil {
 					errs[i] = err
 					return
@@ -109,6 +116,15 @@ func (r *Router) Scan(ctx context.Context, start, end []byte, maxRows int, o Sen
 		out = append(out, parts[i]...)
 	}
 	return out, nil
+}
+
+// progressed fails a scan whose range answered with a resume key that does
+// not move past where it began (it would loop).
+func progressed(start, next []byte) error {
+	if bytes.Compare(next, start) <= 0 {
+		return fmt.Errorf("scan at %s made no progress (resume key %s)", storage.PrettyKey(start), storage.PrettyKey(next))
+	}
+	return nil
 }
 
 // scanRange scans the part of [start, end) inside the range holding start

@@ -170,6 +170,16 @@ func (ev *Evaluator) scan(ctx context.Context, r *replication.Replica, h *kvpb.H
 	if desc == nil {
 		return nil, &replication.RangeNotFoundError{RangeID: r.RangeID(), Node: ev.store.NodeID()}
 	}
+	// The scan must begin here (its start, or in reverse its end): a
+	// router that routed it by a stale descriptor learns the current one
+	// instead of getting an empty answer that resumes where it started.
+	here := replication.ContainsKey(desc, s.StartKey)
+	if s.Reverse {
+		here = string(s.EndKey) > string(desc.StartKey) && string(s.EndKey) <= string(desc.EndKey)
+	}
+	if !here {
+		return nil, &replication.RangeKeyMismatchError{RangeID: r.RangeID(), Start: s.StartKey, End: s.EndKey, Desc: desc}
+	}
 	start, end := clip(s.StartKey, s.EndKey, desc)
 	res, err := r.MVCCScan(start, end, ts, storage.ScanOptions{Reverse: s.Reverse, MaxRows: int(s.MaxRows)})
 	if err != nil {
