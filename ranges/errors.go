@@ -8,6 +8,7 @@ import (
 
 	"github.com/meridiandb/meridian/kv/kvpb"
 	"github.com/meridiandb/meridian/replication"
+	"github.com/meridiandb/meridian/storage"
 )
 
 // WireError is implemented by errors of upper layers that carry their own
@@ -55,6 +56,23 @@ func ToWireError(err error, store *replication.Store, key []byte) *kvpb.Error {
 	}
 	return e
 }
+
+// OutsideRangeError reports a request whose routing key the range holds but
+// one of whose keys it does not: the caller grouped its keys by a range
+// descriptor that has changed since (a split). Sending it again cannot
+// help; the caller must regroup its keys by the current descriptors.
+type OutsideRangeError struct {
+	Key  []byte                       // the routing key
+	Desc *replication.RangeDescriptor // the range holding Key now
+	Err  error                        // the range's answer
+}
+
+func (e *OutsideRangeError) Error() string {
+	return fmt.Sprintf("request routed by %s reaches outside r%d [%s, %s): %v", storage.PrettyKey(e.Key), e.Desc.RangeId,
+		storage.PrettyKey(e.Desc.StartKey), storage.PrettyKey(e.Desc.EndKey), e.Err)
+}
+
+func (e *OutsideRangeError) Unwrap() error { return e.Err }
 
 // RoutingError is a wire error that tells the gateway to look elsewhere:
 // the replica is not the leaseholder, the range's span changed, the range is

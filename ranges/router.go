@@ -182,6 +182,12 @@ func (r *Router) Send(ctx context.Context, key []byte, o SendOptions, reqs []*kv
 			r.Cache.SetLeaseholder(replication.RangeID(entry.Desc.RangeId), nil)
 			r.wait(ctx, &backoff, &res)
 		case *kvpb.Error_Mismatch:
+			if cur := d.Mismatch.Current; cur != nil && cur.RangeId == entry.Desc.RangeId &&
+				cur.Generation == entry.Desc.Generation && replication.ContainsKey(cur, key) {
+				// Routed right by the current descriptor, yet refused: the
+				// request itself reaches outside the range.
+				return res, &OutsideRangeError{Key: key, Desc: cur, Err: lastErr}
+			}
 			r.Cache.Evict(replication.RangeID(entry.Desc.RangeId))
 			r.Cache.Insert(d.Mismatch.Current)
 			r.Cache.Insert(d.Mismatch.Suggested...)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/meridiandb/meridian/ranges"
 	"github.com/meridiandb/meridian/replication"
 	"github.com/meridiandb/meridian/truetime"
 	"github.com/meridiandb/meridian/txn/txnpb"
@@ -33,35 +34,35 @@ func (t *rwTxn) Commit(ctx context.Context) (truetime.Timestamp, error) {
 			return 0, err
 		}
 	}
-	if err := t.groupWrites(ctx); err != nil {
-		t.rollbackAll()
-		return 0, err
-	}
-	var writers []*participant
-	for _, p := range t.parts {
-		if len(p.writes) > 0 {
-			writers = append(writers, p)
-		}
-	}
-	sort.Slice(writers, func(i, j int) bool { return bytes.Compare(writers[i].anchor, writers[j].anchor) < 0 })
 	var (
 		s   truetime.Timestamp
 		err error
 	)
-	switch {
-	case len(t.parts) == 0:
-		s := t.db.opts.Clock.Now().Latest
-		if t.deadline != 0 && s > t.deadline {
-			return 0, &RetryableError{Txn: t.ID(), Reason: fmt.Sprintf("its commit timestamp %v would pass its deadline %v", s, t.deadline)}
+	for attempt := 1; ; attempt++ {
+		if err := t.groupWrites(ctx); err != nil {
+			t.rollbackAll()
+			return 0, err
 		}
-		committed = true
-		return s, nil
-	case len(writers) == 0:
-		s, err = t.commitReadOnly(ctx)
-	case len(t.parts) == 1:
-		s, err = t.commitOne(ctx, writers[0], false, 0)
-	default:
-		s, err = t.commitTwoPhase(ctx, writers[0])
+		if len(t.parts) == 0 {
+			s := t.db.opts.Clock.Now().Latest
+			if t.deadline != 0 && s > t.deadline {
+				return 0, &RetryableError{Txn: t.ID(), Reason: fmt.Sprintf("its commit timestamp %v would pass its deadline %v", s, t.deadline)}
+			}
+			committed = true
+			return s, nil
+		}
+		t.preparing = false
+		s, err = t.commitGrouped(ctx)
+		// A range split after the writes were grouped: nothing took effect
+		// before the prepares, so group them again by the new ranges.
+		var outside *ranges.OutsideRangeError
+		if err == nil || !errors.As(err, &outside) {
+			break
+		}
+		if t.preparing || attempt == maxRegroups {
+			err = &RetryableError{Txn: t.ID(), Reason: "its ranges split during its commit: " + err.Error()}
+			break
+		}
 	}
 	if err != nil {
 		if IsRetryable(err) {
@@ -74,8 +75,39 @@ func (t *rwTxn) Commit(ctx context.Context) (truetime.Timestamp, error) {
 	return s, nil
 }
 
-// groupWrites assigns each buffered write to the range now holding it.
+// maxRegroups bounds how often a commit groups its writes again after
+// ranges split under it.
+const maxRegroups = 3
+
+// commitGrouped commits the grouped writes: one phase on a single range,
+// two phases across several, or only releasing locks if nothing was written.
+func (t *rwTxn) commitGrouped(ctx context.Context) (truetime.Timestamp, error) {
+	var writers []*participant
+	for _, p := range t.parts {
+		if len(p.writes) > 0 {
+			writers = append(writers, p)
+		}
+	}
+	sort.Slice(writers, func(i, j int) bool { return bytes.Compare(writers[i].anchor, writers[j].anchor) < 0 })
+	switch {
+	case len(writers) == 0:
+		return t.commitReadOnly(ctx)
+	case len(t.parts) == 1:
+		return t.commitOne(ctx, writers[0], false, 0)
+	default:
+		return t.commitTwoPhase(ctx, writers[0])
+	}
+}
+
+// groupWrites assigns each buffered write to the range now holding it,
+// dropping any earlier grouping (participants that only wrote go).
 func (t *rwTxn) groupWrites(ctx context.Context) error {
+	for id, p := range t.parts {
+		p.writes = nil
+		if len(p.reads) == 0 {
+			delete(t.parts, id)
+		}
+	}
 	keys := make([]string, 0, len(t.writes))
 	for k := range t.writes {
 		keys = append(keys, k)
@@ -207,6 +239,7 @@ func (t *rwTxn) commitTwoPhase(ctx context.Context, coord *participant) (truetim
 		t.ledger.Prepare += truetime.Mono() - start
 		return 0, err
 	}
+	t.preparing = true
 	err = t.eachParticipant(ctx, others, func(ctx context.Context, p *participant, l *Ledger) error {
 		in := &txnpb.PrepareRequest{Txn: t.meta, Writes: p.writes, Epoch: p.epoch, CoordinatorKey: coord.anchor, Reads: p.reads,
 			LockTimeoutNanos: int64(t.opts.LockTimeout)}

@@ -32,7 +32,10 @@ type rwTxn struct {
 	opts   Options
 	start  timeMark
 	writes map[string]*txnpb.Write
-	parts  map[replication.RangeID]*participant
+	// preparing: Commit has sent prepares (past that point a commit's
+	// writes are never grouped again).
+	preparing bool
+	parts     map[replication.RangeID]*participant
 	// failed are ranges where a lock request failed: it may have been
 	// granted there all the same, so a rollback goes there too.
 	failed map[replication.RangeID][]byte

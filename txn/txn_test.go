@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/meridiandb/meridian/replication"
 	"github.com/meridiandb/meridian/server"
 	"github.com/meridiandb/meridian/txn"
 )
@@ -231,5 +232,77 @@ func TestCommitDeadline(t *testing.T) {
 		if _, err := tx2.Commit(ctx); err != nil {
 			t.Fatalf("after a failed deadline commit: %v", err)
 		}
+	}
+}
+
+// TestCommitAfterSplit commits transactions whose gateway still routes by
+// a range descriptor from before a split (as a gateway does until it hears
+// of the split): the commit groups its writes again by the new ranges
+// instead of sending the stale grouping over and over.
+func TestCommitAfterSplit(t *testing.T) {
+	c := startCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	db := c.Node(1).TxnDB()
+	cache := &c.Node(1).Router().Cache
+	for _, tc := range []struct {
+		name         string
+		before, wait string // splits before the transaction and while it runs
+		keys         []string
+	}{
+		{name: "one range becomes two", wait: "m", keys: []string{"a1", "z1"}},
+		{name: "two ranges become three", before: "c", wait: "t", keys: []string{"a2", "n2", "z2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.before != "" {
+				if err := c.Node(1).Router().AdminSplit(ctx, key(tc.before)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tx, err := db.Begin(ctx, txn.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range tc.keys {
+				if _, _, err := tx.Get(ctx, key(k), txn.ReadOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.Put(ctx, key(k), []byte(tc.name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			old, err := c.Node(1).Router().Lookup(ctx, key(tc.wait))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Node(1).Router().AdminSplit(ctx, key(tc.wait)); err != nil {
+				t.Fatal(err)
+			}
+			// The gateway has not heard of the split yet.
+			cache.Evict(replication.RangeID(old.Desc.RangeId))
+			cache.Insert(old.Desc)
+			if _, err := tx.Commit(ctx); err != nil {
+				t.Fatalf("commit after a split: %v", err)
+			}
+			ro, _ := db.Begin(ctx, txn.Options{Mode: txn.ReadOnly})
+			for _, k := range tc.keys {
+				if v, ok, err := ro.Get(ctx, key(k), txn.ReadOptions{}); err != nil || !ok || string(v) != tc.name {
+					t.Fatalf("%s after the commit: %q %v %v", k, v, ok, err)
+				}
+			}
+			// No lock is left behind: another gateway writes the keys at once.
+			tx2, _ := c.Node(3).TxnDB().Begin(ctx, txn.Options{LockTimeout: time.Second})
+			for _, k := range tc.keys {
+				if _, _, err := tx2.Get(ctx, key(k), txn.ReadOptions{ForUpdate: true}); err != nil {
+					t.Fatalf("lock on %s: %v", k, err)
+				}
+				if err := tx2.Put(ctx, key(k), []byte("after")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := tx2.Commit(ctx); err != nil {
+				t.Fatalf("after the split commit: %v", err)
+			}
+		})
 	}
 }
