@@ -333,7 +333,7 @@ func (r *Router) metaLookup(ctx context.Context, key []byte) (*replication.Range
 func (r *Router) Descriptors(ctx context.Context, start, end []byte) ([]*replication.RangeDescriptor, error) {
 	var out []*replication.RangeDescriptor
 	for bytes.Compare(start, end) < 0 {
-		e, err := r.lookup(ctx, start)
+		e, err := r.Lookup(ctx, start)
 		if err != nil {
 			return nil, err
 		}
@@ -344,7 +344,23 @@ func (r *Router) Descriptors(ctx context.Context, start, end []byte) ([]*replica
 }
 
 // Lookup returns the range (as cached, or read from the meta range) holding
-// key.
+// key. While the meta range lags behind a split (it answers with a range
+// older than one the cache knows) it asks again with backoff, for up to
+// lookupPatience, as Send does.
 func (r *Router) Lookup(ctx context.Context, key []byte) (*CacheEntry, error) {
-	return r.lookup(ctx, key)
+	backoff := 5 * time.Millisecond
+	deadline := truetime.Mono() + lookupPatience
+	var res Result
+	for {
+		e, err := r.lookup(ctx, key)
+		if err == nil {
+			return e, nil
+		}
+		if truetime.Mono() > deadline || !r.wait(ctx, &backoff, &res) {
+			return nil, fmt.Errorf("%w: %v", ErrRangeUnavailable, err)
+		}
+	}
 }
+
+// lookupPatience bounds how long Lookup retries.
+const lookupPatience = 10 * time.Second

@@ -68,3 +68,51 @@ func TestSendAtMostOnce(t *testing.T) {
 		t.Fatalf("calls %v, want 1", c.calls)
 	}
 }
+
+// staleMeta answers meta lookups with a stale entry first (the meta range
+// not yet updated after a split) and the current one after that.
+type staleMeta struct {
+	mu           sync.Mutex
+	calls        int
+	stale, fresh *replication.RangeDescriptor
+}
+
+func (m *staleMeta) Call(_ context.Context, _ replication.NodeID, _ string, _ []byte) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	d := m.fresh
+	if m.calls == 1 {
+		d = m.stale
+	}
+	b, err := proto.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	return proto.Marshal(&kvpb.BatchResponse{Responses: []*kvpb.Response{{Value: &kvpb.Response_Scan{Scan: &kvpb.ScanResponse{
+		Rows: []*kvpb.KeyValue{{Key: MetaKey(d.EndKey), Value: b}}}}}}})
+}
+
+// TestLookupWhileMetaLags looks up a key after r6 split twice: the cache
+// knows r6's newest descriptor (which no longer holds the key) and the
+// meta range still has an older one of r6 (which does). The lookup waits
+// for the meta range to catch up instead of failing.
+func TestLookupWhileMetaLags(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reps := []*replication.ReplicaDescriptor{{NodeId: 1, ReplicaId: 1}}
+	k := func(s string) []byte { return append([]byte{0x10}, s...) }
+	m := &staleMeta{
+		stale: &replication.RangeDescriptor{RangeId: 6, StartKey: k("f"), EndKey: KeyMax, Generation: 9, Replicas: reps},
+		fresh: &replication.RangeDescriptor{RangeId: 7, StartKey: k("p"), EndKey: KeyMax, Generation: 10, Replicas: reps},
+	}
+	r := NewRouter(RouterOptions{NodeID: 1, Caller: m, Directory: oneRange{}})
+	r.Cache.Insert(&replication.RangeDescriptor{RangeId: 6, StartKey: k("f"), EndKey: k("p"), Generation: 10, Replicas: reps})
+	e, err := r.Lookup(ctx, k("x"))
+	if err != nil {
+		t.Fatalf("lookup while meta lags: %v", err)
+	}
+	if e.Desc.RangeId != 7 || m.calls != 2 {
+		t.Fatalf("found r%d after %d meta reads, want r7 after 2", e.Desc.RangeId, m.calls)
+	}
+}
