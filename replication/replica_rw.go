@@ -41,6 +41,24 @@ func (r *Replica) AssignTimestamp(min truetime.Timestamp) (WriteTimestamp, error
 	return WriteTimestamp{TS: s, LeaseSeq: r.mu.lease.Sequence, id: id}, nil
 }
 
+// TimestampFloor returns the highest timestamp this leaseholder assigned,
+// served a read at or closed (at least its lease's start): every version
+// visible in the range now that this leaseholder wrote is at or below it.
+func (r *Replica) TimestampFloor() truetime.Timestamp {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return max(r.mu.tsFloor, truetime.Timestamp(r.mu.lease.GetStart()))
+}
+
+// ForwardTimestampFloor raises the timestamp floor to ts: later writes get
+// timestamps above it. A commit at a timestamp assigned elsewhere (a
+// resolved two-phase commit) raises it to its timestamp.
+func (r *Replica) ForwardTimestampFloor(ts truetime.Timestamp) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mu.tsFloor = max(r.mu.tsFloor, ts)
+}
+
 // ReleaseTimestamp forgets an assigned timestamp that will not be proposed.
 func (r *Replica) ReleaseTimestamp(w WriteTimestamp) {
 	r.mu.Lock()

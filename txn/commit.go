@@ -133,6 +133,7 @@ func (t *rwTxn) groupWrites(ctx context.Context) error {
 }
 
 func (t *rwTxn) commitOne(ctx context.Context, p *participant, twoPhase bool, minTS truetime.Timestamp) (truetime.Timestamp, error) {
+	minTS = max(minTS, t.commitFloor())
 	in := &txnpb.CommitRequest{Txn: t.meta, Writes: p.writes, Epoch: p.epoch, TwoPhase: twoPhase, MinTs: int64(minTS),
 		LockTimeoutNanos: int64(t.opts.LockTimeout), MaxTs: int64(t.deadline)}
 	out := &txnpb.CommitResponse{}
@@ -146,7 +147,7 @@ func (t *rwTxn) commitOne(ctx context.Context, p *participant, twoPhase bool, mi
 // gateway's now, waited out before the locks are validated and released,
 // so that any later writer lands above it.
 func (t *rwTxn) commitReadOnly(ctx context.Context) (truetime.Timestamp, error) {
-	s := t.db.opts.Clock.Now().Latest
+	s := max(t.db.opts.Clock.Now().Latest, t.commitFloor())
 	if t.deadline != 0 && s > t.deadline {
 		return 0, &RetryableError{Txn: t.ID(), Reason: fmt.Sprintf("its commit timestamp %v would pass its deadline %v", s, t.deadline)}
 	}

@@ -21,8 +21,14 @@
 //   - A range assigning a commit timestamp s raises its timestamp floor to
 //     s first, so every later write there lands above s: the committing
 //     transaction's read locks on that range are released then, its write
-//     locks only after commit wait. A prepared participant keeps its read
-//     locks until it learns s.
+//     locks once its writes have applied (before commit wait). A prepared
+//     participant keeps its read locks until it learns s.
+//   - Every locked read reports the range's timestamp floor after it read
+//     (observed_ts), which bounds the versions it saw, including writes
+//     whose commit wait has not ended; a transaction commits above every
+//     observed_ts of its reads, so it serializes after what it read. A
+//     resolved two-phase commit raises the participant's floor to its
+//     timestamp.
 //   - A commit is acknowledged only after commit wait: After(s) holds at
 //     the coordinator.
 //   - Two-phase commit takes every write lock before preparing anything: a

@@ -273,7 +273,8 @@ func (p *Participant) lockRead(ctx context.Context, r *replication.Replica, in *
 	if err != nil {
 		return nil, err
 	}
-	return &txnpb.LockReadResponse{Found: found, Value: kv.Value, Epoch: epoch, Timings: &txnpb.Timings{LockWaitNanos: int64(waited)}}, nil
+	return &txnpb.LockReadResponse{Found: found, Value: kv.Value, Epoch: epoch, Timings: &txnpb.Timings{LockWaitNanos: int64(waited)},
+		ObservedTs: int64(r.TimestampFloor())}, nil
 }
 
 func (p *Participant) lockScan(ctx context.Context, r *replication.Replica, in *txnpb.LockScanRequest) (*txnpb.LockScanResponse, error) {
@@ -344,7 +345,7 @@ func (p *Participant) lockScan(ctx context.Context, r *replication.Replica, in *
 			return nil, err
 		}
 	}
-	out := &txnpb.LockScanResponse{Epoch: epoch, Timings: &txnpb.Timings{LockWaitNanos: int64(waited)}}
+	out := &txnpb.LockScanResponse{Epoch: epoch, Timings: &txnpb.Timings{LockWaitNanos: int64(waited)}, ObservedTs: int64(r.TimestampFloor())}
 	for _, kv := range res.Rows {
 		out.Rows = append(out.Rows, &txnpb.KeyValue{Key: kv.Key, Value: kv.Value})
 	}

@@ -144,9 +144,14 @@ func (p *Participant) commit(ctx context.Context, r *replication.Replica, in *tx
 		return nil, err
 	}
 	tm.RaftNanos = int64(truetime.Mono() - start)
+	// The writes have applied: the locks go now, before the commit wait.
+	// A transaction that reads them before w.TS has passed sees a timestamp
+	// floor at or above w.TS (observed_ts) and commits above it, so it
+	// still serializes after this one; only this transaction's own answer
+	// waits for w.TS to pass.
+	p.release(span, in.Txn.Id)
 	cw, err := p.commitWait(pctx, w.TS)
 	tm.CommitWaitNanos = int64(cw)
-	p.release(span, in.Txn.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -240,6 +245,8 @@ func (p *Participant) resolve(ctx context.Context, r *replication.Replica, in *t
 	wb := &replication.WriteBatch{Prepared: []*replication.PreparedChange{{TxnId: in.Txn.Id, Remove: true}}}
 	if in.Commit {
 		wb.Mvcc = mvccWrites(rec.Writes, truetime.Timestamp(in.CommitTs))
+		// Readers of these writes see the floor at or above their timestamp.
+		r.ForwardTimestampFloor(truetime.Timestamp(in.CommitTs))
 	}
 	start := truetime.Mono()
 	if err := r.ProposeUntimed(ctx, l.Sequence, wb); err != nil {

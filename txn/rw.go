@@ -35,7 +35,10 @@ type rwTxn struct {
 	// preparing: Commit has sent prepares (past that point a commit's
 	// writes are never grouped again).
 	preparing bool
-	parts     map[replication.RangeID]*participant
+	// observed is the highest observed_ts of the reads: the transaction
+	// commits above it (reads run concurrently within a scan).
+	observed atomic.Int64
+	parts    map[replication.RangeID]*participant
 	// failed are ranges where a lock request failed: it may have been
 	// granted there all the same, so a rollback goes there too.
 	failed map[replication.RangeID][]byte
@@ -96,6 +99,25 @@ func (t *rwTxn) touch(desc *replication.RangeDescriptor, epoch *txnpb.Epoch, rea
 	}
 	p.reads = append(p.reads, read)
 	return nil
+}
+
+// observe records a read's observed_ts.
+func (t *rwTxn) observe(ts int64) {
+	for {
+		cur := t.observed.Load()
+		if ts <= cur || t.observed.CompareAndSwap(cur, ts) {
+			return
+		}
+	}
+}
+
+// commitFloor is the lowest timestamp the transaction may commit at: above
+// every version its reads saw.
+func (t *rwTxn) commitFloor() truetime.Timestamp {
+	if o := t.observed.Load(); o > 0 {
+		return truetime.Timestamp(o + 1)
+	}
+	return 0
 }
 
 func (t *rwTxn) check() error {
@@ -163,6 +185,7 @@ func (t *rwTxn) Get(ctx context.Context, key []byte, o ReadOptions) ([]byte, boo
 	if err := t.touch(desc, out.Epoch, &txnpb.Span{Key: key}); err != nil {
 		return nil, false, err
 	}
+	t.observe(out.ObservedTs)
 	if w, ok := t.writes[string(key)]; ok {
 		return w.Value, !w.Delete, nil
 	}
@@ -238,6 +261,7 @@ func (t *rwTxn) Scan(ctx context.Context, span Span, o ScanOptions) (ScanResult,
 				return nil, nil, err
 			}
 		}
+		t.observe(out.ObservedTs)
 		rows := make([]KeyValue, 0, len(out.Rows))
 		for _, kv := range out.Rows {
 			rows = append(rows, KeyValue{Key: kv.Key, Value: kv.Value})

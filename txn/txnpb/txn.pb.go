@@ -392,11 +392,16 @@ func (x *LockReadRequest) GetLockTimeoutNanos() int64 {
 }
 
 type LockReadResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Found         bool                   `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
-	Value         []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
-	Epoch         *Epoch                 `protobuf:"bytes,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Timings       *Timings               `protobuf:"bytes,4,opt,name=timings,proto3" json:"timings,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Found   bool                   `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
+	Value   []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	Epoch   *Epoch                 `protobuf:"bytes,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Timings *Timings               `protobuf:"bytes,4,opt,name=timings,proto3" json:"timings,omitempty"`
+	// observed_ts bounds the timestamps of the versions the read saw (the
+	// range's timestamp floor when it read): a committing transaction
+	// releases its locks before its commit wait, so a reader may see a
+	// write whose timestamp has not passed yet, and must commit above it.
+	ObservedTs    int64 `protobuf:"varint,5,opt,name=observed_ts,json=observedTs,proto3" json:"observed_ts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -457,6 +462,13 @@ func (x *LockReadResponse) GetTimings() *Timings {
 		return x.Timings
 	}
 	return nil
+}
+
+func (x *LockReadResponse) GetObservedTs() int64 {
+	if x != nil {
+		return x.ObservedTs
+	}
+	return 0
 }
 
 type LockScanRequest struct {
@@ -599,9 +611,14 @@ type LockScanResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Rows  []*KeyValue            `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
 	// resume_key: forward, where to continue; reverse, the new end.
-	ResumeKey     []byte   `protobuf:"bytes,2,opt,name=resume_key,json=resumeKey,proto3" json:"resume_key,omitempty"`
-	Epoch         *Epoch   `protobuf:"bytes,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Timings       *Timings `protobuf:"bytes,4,opt,name=timings,proto3" json:"timings,omitempty"`
+	ResumeKey []byte   `protobuf:"bytes,2,opt,name=resume_key,json=resumeKey,proto3" json:"resume_key,omitempty"`
+	Epoch     *Epoch   `protobuf:"bytes,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Timings   *Timings `protobuf:"bytes,4,opt,name=timings,proto3" json:"timings,omitempty"`
+	// observed_ts bounds the timestamps of the versions the read saw (the
+	// range's timestamp floor when it read): a committing transaction
+	// releases its locks before its commit wait, so a reader may see a
+	// write whose timestamp has not passed yet, and must commit above it.
+	ObservedTs    int64 `protobuf:"varint,5,opt,name=observed_ts,json=observedTs,proto3" json:"observed_ts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -662,6 +679,13 @@ func (x *LockScanResponse) GetTimings() *Timings {
 		return x.Timings
 	}
 	return nil
+}
+
+func (x *LockScanResponse) GetObservedTs() int64 {
+	if x != nil {
+		return x.ObservedTs
+	}
+	return 0
 }
 
 // CommitRequest commits a transaction that touched only this range (one
@@ -1600,12 +1624,14 @@ const file_txn_proto_rawDesc = "" +
 	"\x03txn\x18\x01 \x01(\v2\x15.meridian.txn.TxnMetaR\x03txn\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12\x1c\n" +
 	"\texclusive\x18\x03 \x01(\bR\texclusive\x12,\n" +
-	"\x12lock_timeout_nanos\x18\x04 \x01(\x03R\x10lockTimeoutNanos\"\x9a\x01\n" +
+	"\x12lock_timeout_nanos\x18\x04 \x01(\x03R\x10lockTimeoutNanos\"\xbb\x01\n" +
 	"\x10LockReadResponse\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12)\n" +
 	"\x05epoch\x18\x03 \x01(\v2\x13.meridian.txn.EpochR\x05epoch\x12/\n" +
-	"\atimings\x18\x04 \x01(\v2\x15.meridian.txn.TimingsR\atimings\"\xe3\x01\n" +
+	"\atimings\x18\x04 \x01(\v2\x15.meridian.txn.TimingsR\atimings\x12\x1f\n" +
+	"\vobserved_ts\x18\x05 \x01(\x03R\n" +
+	"observedTs\"\xe3\x01\n" +
 	"\x0fLockScanRequest\x12'\n" +
 	"\x03txn\x18\x01 \x01(\v2\x15.meridian.txn.TxnMetaR\x03txn\x12&\n" +
 	"\x04span\x18\x02 \x01(\v2\x12.meridian.txn.SpanR\x04span\x12\x18\n" +
@@ -1615,13 +1641,15 @@ const file_txn_proto_rawDesc = "" +
 	"\x12lock_timeout_nanos\x18\x06 \x01(\x03R\x10lockTimeoutNanos\"2\n" +
 	"\bKeyValue\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value\"\xb9\x01\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\xda\x01\n" +
 	"\x10LockScanResponse\x12*\n" +
 	"\x04rows\x18\x01 \x03(\v2\x16.meridian.txn.KeyValueR\x04rows\x12\x1d\n" +
 	"\n" +
 	"resume_key\x18\x02 \x01(\fR\tresumeKey\x12)\n" +
 	"\x05epoch\x18\x03 \x01(\v2\x13.meridian.txn.EpochR\x05epoch\x12/\n" +
-	"\atimings\x18\x04 \x01(\v2\x15.meridian.txn.TimingsR\atimings\"\xc8\x02\n" +
+	"\atimings\x18\x04 \x01(\v2\x15.meridian.txn.TimingsR\atimings\x12\x1f\n" +
+	"\vobserved_ts\x18\x05 \x01(\x03R\n" +
+	"observedTs\"\xc8\x02\n" +
 	"\rCommitRequest\x12'\n" +
 	"\x03txn\x18\x01 \x01(\v2\x15.meridian.txn.TxnMetaR\x03txn\x12+\n" +
 	"\x06writes\x18\x02 \x03(\v2\x13.meridian.txn.WriteR\x06writes\x12)\n" +
