@@ -199,9 +199,24 @@ func (a *Allocator) Process(ctx context.Context, r *replication.Replica, rebalan
 			return a.change(ctx, r, desc, replication.AddLearner, c, "policy region "+region+" has no replica")
 		}
 	}
-	// 3. Too many voters (after a replacement or a move): remove the worst.
+	// 3. Too many voters (after a replacement or a move): remove the worst,
+	// never the voter added last unless it is bad: a move adds its target
+	// first, and removing that again (counts from gossip lag behind) would
+	// undo the move, again and again.
 	if len(voters) > want || (len(voters) > len(good) && len(good) >= want) {
-		victim := a.worstVoter(voters, nodes, pol, bad)
+		removable := withoutNewest(desc, voters, bad)
+		victim := a.worstVoter(removable, nodes, pol, bad)
+		if len(good) == len(voters) {
+			// Nothing bad: a move (step 5) is under way; finish it by
+			// removing the overfull voter it moves from.
+			meanReplicas, _ := a.means(usable)
+			for _, v := range removable {
+				if a.over(float64(nodes[v].Replicas), meanReplicas) && a.coversRegionsWithout(pol, voters, v, nodes) {
+					victim = v
+					break
+				}
+			}
+		}
 		if victim == me {
 			return a.transferLease(ctx, r, desc, nodes, pol, "the leaseholder's replica must go")
 		}
@@ -218,7 +233,9 @@ func (a *Allocator) Process(ctx context.Context, r *replication.Replica, rebalan
 	// 5. Replica balance: move a replica from an overfull node to an
 	// underfull one.
 	for _, v := range voters {
-		if !a.over(float64(nodes[v].Replicas), meanReplicas) {
+		// Not the leaseholder's own replica: it can go only with the lease
+		// (step 6 balances leases; the next leaseholder may move it).
+		if v == me || !a.over(float64(nodes[v].Replicas), meanReplicas) {
 			continue
 		}
 		var under []NodeInfo
@@ -383,6 +400,42 @@ func (a *Allocator) worstVoter(voters []replication.NodeID, nodes map[replicatio
 		return s[i].id > s[j].id
 	})
 	return s[0].id
+}
+
+// coversRegionsWithout reports whether every policy region keeps a voter
+// once v is removed.
+func (a *Allocator) coversRegionsWithout(pol *rangespb.PlacementPolicy, voters []replication.NodeID, v replication.NodeID, nodes map[replication.NodeID]NodeInfo) bool {
+	for _, region := range pol.Regions {
+		ok := false
+		for _, x := range voters {
+			ok = ok || (x != v && nodes[x].region() == region)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// withoutNewest returns voters without the one with the highest replica id
+// (the last added), unless it is bad or the only one.
+func withoutNewest(desc *replication.RangeDescriptor, voters []replication.NodeID, bad func(replication.NodeID) bool) []replication.NodeID {
+	var newest *replication.ReplicaDescriptor
+	for _, rd := range desc.Replicas {
+		if newest == nil || rd.ReplicaId > newest.ReplicaId {
+			newest = rd
+		}
+	}
+	if newest == nil || len(voters) < 2 || bad(replication.NodeID(newest.NodeId)) {
+		return voters
+	}
+	out := make([]replication.NodeID, 0, len(voters)-1)
+	for _, v := range voters {
+		if v != replication.NodeID(newest.NodeId) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // transferLease moves the lease to the best other voter (in the leader
